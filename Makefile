@@ -1,0 +1,20 @@
+# The README's commands. Each script says what it does at its top.
+.PHONY: run stop test build clean
+
+run:
+	@scripts/install-deps.sh
+	@scripts/stack.sh start
+
+stop:
+	@scripts/stack.sh stop
+	@STACK_DIR=$(CURDIR)/.run/test scripts/stack.sh stop >/dev/null 2>&1 || true
+
+test:
+	@scripts/install-deps.sh
+	@scripts/test.sh
+
+build:
+	swift build -c release
+
+clean: stop
+	rm -rf .run .build

@@ -1,0 +1,9 @@
+#ifndef CONTROLPLANE_COPENSSL_SHIM_H
+#define CONTROLPLANE_COPENSSL_SHIM_H
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#endif

@@ -1,0 +1,14 @@
+import FastCGI
+import Postgres
+
+/// `GET /internal/health`: 200 when this worker can reach the database, else 503.
+enum HealthHandlers {
+    static let healthyBody = Array(#"{"status":"ok","database":"ok"}"#.utf8)
+
+    @Sendable static func health(_ context: RequestContext) throws -> Response {
+        try context.database.query("SELECT 1", retryOnConnectionLoss: true)
+        var response = Response.jsonBytes(healthyBody)
+        response.headers.add("cache-control", "no-store")
+        return response
+    }
+}

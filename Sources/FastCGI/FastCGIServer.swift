@@ -1,0 +1,182 @@
+import CFastCGI
+import Foundation
+import ServiceLog
+import Synchronization
+
+/// Answers requests on one worker thread. Each thread gets its own instance, so an
+/// implementation may hold per-thread state (a database connection) without locks.
+public protocol Responder: AnyObject {
+    func respond(to request: Request) -> Response
+}
+
+public enum ServerError: Error, CustomStringConvertible {
+    case listen(String)
+    case notASocket
+
+    public var description: String {
+        switch self {
+        case .listen(let what): "cannot listen on \(what)"
+        case .notASocket: "fd 0 is not a listening socket (set CONTROLPLANE_LISTEN or start from a .socket unit)"
+        }
+    }
+}
+
+/// A fixed pool of threads, each looping on `FCGX_Accept_r` over one listen socket.
+///
+/// Stopping: SIGTERM/SIGINT are blocked in every thread and taken by `sigwait` on the
+/// calling thread. The listen socket is non-blocking and each idle worker waits in
+/// `epoll_wait` on it (EPOLLEXCLUSIVE, so a connection wakes one worker) and on a wake
+/// pipe; on a stop signal the pipe is written, idle workers return, busy ones finish
+/// their request first. libfcgi's own SIGTERM flag is only seen inside accept, so it
+/// cannot be relied on.
+public final class FastCGIServer: @unchecked Sendable {
+    public let configuration: ServerConfiguration
+    public let stats: ServerStats
+    private let logger: Logger
+    private let makeResponder: @Sendable (Int) -> any Responder
+    private let stopping = Atomic<Bool>(false)
+    private var listenDescriptor: Int32 = -1
+    private var wakePipe: [Int32] = [-1, -1]
+
+    public init(configuration: ServerConfiguration, logger: Logger,
+                makeResponder: @escaping @Sendable (Int) -> any Responder) {
+        self.configuration = configuration
+        self.logger = logger
+        self.makeResponder = makeResponder
+        self.stats = ServerStats(threadCount: configuration.threadCount)
+    }
+
+    /// Listens, serves until a stop signal, drains, and returns the exit status.
+    public func run() throws -> Int32 {
+        cfcgi_block_control_signals()
+        FCGX_Init()
+        cfcgi_ignore_sigpipe()
+        listenDescriptor = try openListenSocket()
+        guard cfcgi_set_nonblocking(listenDescriptor) == 0, pipe(&wakePipe) == 0 else {
+            throw ServerError.listen("\(configuration.listen) (non-blocking setup failed)")
+        }
+        logger.info("listening", ["listen": .string(configuration.listen.description),
+                                  "threads": .int(configuration.threadCount),
+                                  "maxBodyBytes": .int(configuration.maxBodyBytes)])
+
+        let group = DispatchGroup()
+        for index in 0..<configuration.threadCount {
+            group.enter()
+            let thread = Thread { [self] in
+                self.workerLoop(index: index)
+                group.leave()
+            }
+            thread.stackSize = 4 << 20
+            thread.name = "fcgi-worker-\(index)"
+            thread.start()
+        }
+
+        while true {
+            let signal = cfcgi_wait_control_signal()
+            if signal == SIGHUP {
+                logger.info("SIGHUP ignored: configuration is read at start; restart to apply changes")
+                continue
+            }
+            logger.info("stopping: draining in-flight requests", ["signal": .int(Int(signal)),
+                                                                   "inFlight": .int(stats.inFlightCount)])
+            break
+        }
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        var byte: UInt8 = 1
+        _ = write(wakePipe[1], &byte, 1)
+
+        let deadline = DispatchTime.now() + configuration.drainTimeoutSeconds
+        let drained = group.wait(timeout: deadline) == .success
+        closeListenSocket()
+        if drained {
+            logger.info("stopped", ["accepted": .int(stats.acceptedCount)])
+            return 0
+        }
+        logger.error("drain deadline passed with requests in flight",
+                     ["inFlight": .int(stats.inFlightCount),
+                      "drainTimeoutSeconds": .double(configuration.drainTimeoutSeconds)])
+        return 1
+    }
+
+    private func openListenSocket() throws -> Int32 {
+        switch configuration.listen {
+        case .inheritedStandardInput:
+            guard cfcgi_is_listening_socket(0) == 1 else { throw ServerError.notASocket }
+            return 0
+        case .unixSocket(let path, let mode):
+            let fd = FCGX_OpenSocket(path, Int32(configuration.backlog))
+            guard fd >= 0 else { throw ServerError.listen(path) }
+            guard chmod(path, mode_t(mode)) == 0 else { throw ServerError.listen("\(path) (chmod)") }
+            return fd
+        case .tcp(let host, let port):
+            let fd = FCGX_OpenSocket("\(host):\(port)", Int32(configuration.backlog))
+            guard fd >= 0 else { throw ServerError.listen("\(host):\(port)") }
+            return fd
+        }
+    }
+
+    private func closeListenSocket() {
+        if case .unixSocket(let path, _) = configuration.listen {
+            unlink(path)
+        }
+        if listenDescriptor > 0 { close(listenDescriptor) }
+    }
+
+    private func workerLoop(index: Int) {
+        let responder = makeResponder(index)
+        let slot = RequestSlot(listenDescriptor: listenDescriptor)
+        let poller = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard poller >= 0 else {
+            logger.error("epoll_create1 failed", ["worker": .int(index), "errno": .int(Int(errno))])
+            return
+        }
+        defer { close(poller) }
+        var listenEvent = epoll_event(events: cfcgi_epoll_in_exclusive(), data: epoll_data_t(fd: listenDescriptor))
+        var wakeEvent = epoll_event(events: cfcgi_epoll_in(), data: epoll_data_t(fd: wakePipe[0]))
+        epoll_ctl(poller, EPOLL_CTL_ADD, listenDescriptor, &listenEvent)
+        epoll_ctl(poller, EPOLL_CTL_ADD, wakePipe[0], &wakeEvent)
+        var ready = [epoll_event](repeating: epoll_event(), count: 2)
+
+        while !stopping.load(ordering: .relaxed) {
+            if !slot.holdsKeptConnection {
+                let n = epoll_wait(poller, &ready, 2, -1)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    logger.error("epoll_wait failed", ["worker": .int(index), "errno": .int(Int(errno))])
+                    break
+                }
+                if stopping.load(ordering: .relaxed) { break }
+            }
+            let status = slot.accept()
+            if status < 0 {
+                if status == -EAGAIN || status == -EWOULDBLOCK || status == -EINTR { continue }
+                if stopping.load(ordering: .relaxed) { break }
+                logger.warning("accept failed", ["worker": .int(index), "errno": .int(Int(-status))])
+                usleep(10_000)
+                continue
+            }
+            serve(slot: slot, responder: responder)
+        }
+        slot.finish()
+    }
+
+    private func serve(slot: RequestSlot, responder: any Responder) {
+        stats.begin()
+        let request = slot.readRequest(maxBodyBytes: configuration.maxBodyBytes)
+        let response = responder.respond(to: request)
+        let delivered = slot.write(response, headOnly: request.method == "HEAD")
+        slot.finish()
+        let elapsedMs = Int((MonotonicClock.nanoseconds() - request.receivedAt) / 1_000_000)
+        let slow = configuration.slowRequestMilliseconds > 0 && elapsedMs >= configuration.slowRequestMilliseconds
+        stats.end(slow: slow)
+        if slow {
+            logger.warning("slow request", ["traceId": .string(request.traceId), "method": .string(request.method),
+                                            "path": .string(request.path), "status": .int(response.status),
+                                            "durationMs": .int(elapsedMs)])
+        }
+        if !delivered {
+            logger.info("client went away before the response was written",
+                        ["traceId": .string(request.traceId), "status": .int(response.status)])
+        }
+    }
+}

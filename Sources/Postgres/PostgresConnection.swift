@@ -1,0 +1,223 @@
+import CPostgres
+import ServiceLog
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One libpq connection, used by one thread at a time. It connects lazily, prepares each
+/// distinct statement once per connection, and reconnects after the server went away:
+/// while it cannot connect, calls fail fast with `.connectionUnavailable` (at most one
+/// connection attempt per `retryInterval`), so callers answer 503 and keep running.
+public final class PostgresConnection {
+    public struct Options: Sendable {
+        public var connectTimeoutSeconds = 3
+        public var statementTimeoutMilliseconds = 5000
+        public var applicationName = "controlplane"
+        public var retryIntervalMilliseconds = 200
+
+        public init() {}
+    }
+
+    private let conninfo: String
+    private let options: Options
+    private var handle: OpaquePointer?
+    private var statementNames: [String: String] = [:]
+    private var lastAttempt: UInt64 = 0
+    public private(set) var reconnectCount = 0
+    private var hasConnectedBefore = false
+
+    public init(conninfo: String, options: Options = Options()) {
+        self.conninfo = conninfo
+        self.options = options
+    }
+
+    deinit { close() }
+
+    public func close() {
+        if let handle { PQfinish(handle) }
+        handle = nil
+        statementNames.removeAll()
+    }
+
+    public var isConnected: Bool {
+        guard let handle else { return false }
+        return PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// Connects if there is no healthy connection.
+    public func ensureConnected() throws {
+        if isConnected { return }
+        close()
+        let now = Self.monotonicMilliseconds()
+        if lastAttempt != 0 && now - lastAttempt < UInt64(options.retryIntervalMilliseconds) {
+            throw PostgresError(kind: .connectionUnavailable, sqlState: nil, serverMessage: "waiting before the next connection attempt")
+        }
+        lastAttempt = now
+        let keywords = ["dbname", "connect_timeout", "application_name", "options"]
+        let values = [conninfo, String(options.connectTimeoutSeconds), options.applicationName,
+                      "-c statement_timeout=\(options.statementTimeoutMilliseconds)"]
+        let connection = withCStringArray(keywords) { k in
+            withCStringArray(values) { v in PQconnectdbParams(k, v, 1) }
+        }
+        guard let connection, PQstatus(connection) == CONNECTION_OK else {
+            let message = connection.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
+            if let connection { PQfinish(connection) }
+            throw PostgresError(kind: .connectionUnavailable, sqlState: nil, serverMessage: message)
+        }
+        handle = connection
+        if hasConnectedBefore { reconnectCount += 1 }
+        hasConnectedBefore = true
+    }
+
+    /// Runs one statement as a prepared statement (prepared on first use per connection).
+    /// With `retryOnConnectionLoss`, a statement that found an old connection broken is
+    /// sent once more on a new one: only for statements that are safe to repeat.
+    @discardableResult
+    public func query(_ query: PostgresQuery, retryOnConnectionLoss: Bool = false) throws -> PostgresRows {
+        let hadConnection = isConnected
+        do {
+            try ensureConnected()
+            return try executePrepared(query)
+        } catch let error as PostgresError where error.kind == .connectionUnavailable && retryOnConnectionLoss && hadConnection {
+            close()
+            lastAttempt = 0
+            try ensureConnected()
+            return try executePrepared(query)
+        }
+    }
+
+    /// Sends SQL text as-is over the simple protocol (several statements allowed, no
+    /// parameters): for migrations and fixed transaction control only.
+    public func execute(script: String) throws {
+        try ensureConnected()
+        let result = PQexec(handle, script)
+        _ = try check(result, expectingRows: false)
+    }
+
+    /// Runs `body` in a transaction. If the connection turned out to be broken before
+    /// COMMIT was sent, nothing was committed, so the whole body runs once more on a new
+    /// connection; a failure at or after COMMIT is never retried (its outcome is unknown).
+    public func transaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let hadConnection = isConnected
+            var commitSent = false
+            do {
+                try ensureConnected()
+                try execute(script: "BEGIN")
+                let value = try body(self)
+                commitSent = true
+                try execute(script: "COMMIT")
+                return value
+            } catch {
+                if let pgError = error as? PostgresError, pgError.kind == .connectionUnavailable {
+                    close()
+                    if !commitSent && hadConnection && attempt == 1 {
+                        lastAttempt = 0
+                        continue
+                    }
+                } else if isConnected && PQtransactionStatus(handle) != PQTRANS_IDLE {
+                    _ = try? execute(script: "ROLLBACK")
+                }
+                throw error
+            }
+        }
+    }
+
+    /// Takes an advisory lock for the session if free; false when another session holds it.
+    public func tryAdvisoryLock(_ key: Int64) throws -> Bool {
+        let rows = try query("SELECT pg_try_advisory_lock(\(key))")
+        return try rows.decode(0, 0, as: Bool.self)
+    }
+
+    public func advisoryUnlock(_ key: Int64) throws {
+        try query("SELECT pg_advisory_unlock(\(key))")
+    }
+
+    private func executePrepared(_ query: PostgresQuery) throws -> PostgresRows {
+        guard let handle else { throw PostgresError(kind: .connectionUnavailable, sqlState: nil, serverMessage: "not connected") }
+        let name: String
+        if let existing = statementNames[query.sql] {
+            name = existing
+        } else {
+            name = "s\(statementNames.count)"
+            let prepared = PQprepare(handle, name, query.sql, Int32(query.binds.count), nil)
+            _ = try check(prepared, expectingRows: false)
+            statementNames[query.sql] = name
+        }
+        return try withBinds(query.binds) { values, lengths, formats in
+            let result = PQexecPrepared(handle, name, Int32(query.binds.count), values, lengths, formats, 0)
+            return try check(result, expectingRows: true)!
+        }
+    }
+
+    private func check(_ result: OpaquePointer?, expectingRows: Bool) throws -> PostgresRows? {
+        guard let result else {
+            throw PostgresError(kind: .connectionUnavailable, sqlState: nil,
+                                serverMessage: handle.map { String(cString: PQerrorMessage($0)) } ?? "no connection")
+        }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            if expectingRows { return PostgresRows(result: result) }
+            PQclear(result)
+            return nil
+        default:
+            let state = field(result, cpg_diag_sqlstate)
+            let message = field(result, cpg_diag_message_primary) ?? String(cString: PQresultErrorMessage(result))
+            let detail = field(result, cpg_diag_message_detail)
+            let constraint = field(result, cpg_diag_constraint_name)
+            PQclear(result)
+            var kind = state.map(PostgresError.kind(forSQLState:)) ?? .connectionUnavailable
+            if let handle, PQstatus(handle) != CONNECTION_OK { kind = .connectionUnavailable }
+            throw PostgresError(kind: kind, sqlState: state, constraint: constraint, serverMessage: message, serverDetail: detail)
+        }
+    }
+
+    private func field(_ result: OpaquePointer, _ code: Int32) -> String? {
+        PQresultErrorField(result, code).map { String(cString: $0) }
+    }
+
+    private static func monotonicMilliseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
+    }
+}
+
+/// Lays the parameters out in one buffer and hands libpq the pointer, length and format arrays.
+private func withBinds<T>(_ binds: [PostgresBind],
+                          _ body: (UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) throws -> T) rethrows -> T {
+    if binds.isEmpty { return try body(nil, nil, nil) }
+    var storage = [CChar]()
+    var offsets = [Int?]()
+    var lengths = [Int32]()
+    var formats = [Int32]()
+    for bind in binds {
+        if let bytes = bind.bytes {
+            offsets.append(storage.count)
+            storage.append(contentsOf: bytes.map { CChar(bitPattern: $0) })
+            storage.append(0)
+            lengths.append(Int32(bytes.count))
+        } else {
+            offsets.append(nil)
+            lengths.append(0)
+        }
+        formats.append(bind.isBinary ? 1 : 0)
+    }
+    return try storage.withUnsafeBufferPointer { buffer in
+        let pointers: [UnsafePointer<CChar>?] = offsets.map { offset in offset.map { buffer.baseAddress! + $0 } }
+        return try pointers.withUnsafeBufferPointer { p in
+            try lengths.withUnsafeBufferPointer { l in
+                try formats.withUnsafeBufferPointer { f in try body(p.baseAddress, l.baseAddress, f.baseAddress) }
+            }
+        }
+    }
+}
+
+private func withCStringArray<T>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> T) -> T {
+    let duplicated = strings.map { strdup($0) }
+    defer { duplicated.forEach { free($0) } }
+    let pointers: [UnsafePointer<CChar>?] = duplicated.map { UnsafePointer($0) } + [nil]
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import ControlPlane
+import Foundation
+import Postgres
+
+@main
+struct CPCTL: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cpctl",
+        abstract: "Operator CLI for the controlplane: migrations and, as they land, tenants, trials, domains, tokens, keys, nodes and regions.",
+        discussion: "Connects with DATABASE_URL (or CPCTL_DATABASE_URL); settings may also come from CONTROLPLANE_CONFIG_FILE.",
+        subcommands: [Migrate.self])
+}
+
+/// Options every database command shares.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: "libpq connection string or URL (default: CPCTL_DATABASE_URL, then DATABASE_URL).")
+    var databaseURL: String?
+
+    func connect() throws -> PostgresConnection {
+        let environment = try Environment.load()
+        let url = try databaseURL ?? environment.databaseURL(preferring: "CPCTL_DATABASE_URL")
+        var options = PostgresConnection.Options()
+        options.applicationName = "cpctl"
+        options.statementTimeoutMilliseconds = 0
+        let connection = PostgresConnection(conninfo: url, options: options)
+        do {
+            try connection.ensureConnected()
+        } catch let error as PostgresError {
+            throw ValidationError("cannot connect to the database: \(error.debugDescription)")
+        }
+        return connection
+    }
+}

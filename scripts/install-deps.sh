@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian 12 machine lacks to build, run and test controlplane.
+# Idempotent and quiet when everything is present.
+set -euo pipefail
+
+APT_PACKAGES=(nginx-light postgresql postgresql-contrib libfcgi-dev libpq-dev libssl-dev
+              openssl curl ca-certificates python3 python3-pip procps)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing apt packages: ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    # Debian's postinst would start a system cluster and nginx; the stack starts its own.
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+    echo "swift is not on PATH: install Swift 6 (https://swift.org/install) first" >&2
+    exit 1
+fi
+
+# Python test and dev tools (SMTP sink, end-to-end tests).
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if ! python3 -c "import pytest, requests, aiosmtpd" >/dev/null 2>&1; then
+    echo "installing Python tools from requirements-dev.txt"
+    python3 -m pip install --quiet --disable-pip-version-check -r "$here/requirements-dev.txt" \
+        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages -r "$here/requirements-dev.txt"
+fi
