@@ -33,11 +33,12 @@ public final class Application: Sendable {
     public let router: Router
     public let logger: Logger
 
-    public init(settings: ApplicationSettings, logger: Logger) {
+    /// `routes` is replaceable so tests can drive the responder with routes of their own.
+    public init(settings: ApplicationSettings, logger: Logger, routes: (inout Router) -> Void = Routes.register(on:)) {
         self.settings = settings
         self.logger = logger
         var router = Router()
-        Routes.register(on: &router)
+        routes(&router)
         self.router = router
     }
 

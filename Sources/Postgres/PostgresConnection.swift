@@ -97,6 +97,7 @@ public final class PostgresConnection {
     /// Runs `body` in a transaction. If the connection turned out to be broken before
     /// COMMIT was sent, nothing was committed, so the whole body runs once more on a new
     /// connection; a failure at or after COMMIT is never retried (its outcome is unknown).
+    @discardableResult
     public func transaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         var attempt = 0
         while true {

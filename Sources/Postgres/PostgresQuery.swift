@@ -65,6 +65,12 @@ public struct PostgresQuery: ExpressibleByStringInterpolation, Sendable {
             sql += "$\(binds.count)"
         }
 
+        /// NULL when absent.
+        public mutating func appendInterpolation<T: PostgresEncodable>(_ value: T?) {
+            binds.append(value?.postgresBind ?? .null)
+            sql += "$\(binds.count)"
+        }
+
         public mutating func appendInterpolation(bind: PostgresBind) {
             binds.append(bind)
             sql += "$\(binds.count)"

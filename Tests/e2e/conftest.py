@@ -1,0 +1,124 @@
+"""End-to-end fixtures: the stack `make test` started (its env file), plus helpers to
+start extra controlplaned processes for lifecycle tests."""
+import os
+import shlex
+import socket
+import subprocess
+import time
+import uuid
+
+import pytest
+import requests
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def load_env(path):
+    values = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            key, _, value = line.partition("=")
+            values[key] = shlex.split(value)[0] if value else ""
+    return values
+
+
+@pytest.fixture(scope="session")
+def env():
+    path = os.environ.get("CONTROLPLANE_ENV_FILE", os.path.join(REPO, ".run", "test", "dev.env"))
+    if not os.path.exists(path):
+        pytest.exit(f"{path} is missing: run the end-to-end tests with `make test`", returncode=2)
+    return load_env(path)
+
+
+@pytest.fixture(scope="session")
+def internal(env):
+    return env["CONTROLPLANE_INTERNAL_URL"]
+
+
+@pytest.fixture(scope="session")
+def public(env):
+    return env["CONTROLPLANE_URL"]
+
+
+@pytest.fixture(scope="session")
+def public_tls(env):
+    return env["CONTROLPLANE_TLS_URL"]
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return None
+
+
+def assert_problem(response, status):
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body = response.json()
+    assert body["status"] == status
+    assert body["title"]
+    assert "type" in body
+    return body
+
+
+class Backend:
+    """A controlplaned of its own on a private socket, for tests that stop or break it."""
+
+    def __init__(self, env, tmp_path, extra=None, listen=None, expect_start=True):
+        self.socket_path = str(tmp_path / f"cp-{uuid.uuid4().hex[:8]}.sock")
+        self.log_path = tmp_path / "controlplaned.log"
+        environment = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "CONTROLPLANE_LISTEN": listen or self.socket_path,
+            "CONTROLPLANE_DATABASE_URL": env["CONTROLPLANE_DATABASE_URL"],
+            "CONTROLPLANE_THREADS": "4",
+            "CONTROLPLANE_DRAIN_TIMEOUT_SECONDS": "10",
+        }
+        environment.update(extra or {})
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([env["CONTROLPLANED"]], env=environment, stdout=self.log,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if listen is None and expect_start:
+            assert wait_until(lambda: os.path.exists(self.socket_path) or self.process.poll() is not None), "no socket"
+            assert self.process.poll() is None, self.log_text()
+
+    def log_text(self):
+        self.log.flush()
+        return self.log_path.read_text()
+
+    def threads(self):
+        with open(f"/proc/{self.process.pid}/status") as f:
+            for line in f:
+                if line.startswith("Threads:"):
+                    return int(line.split()[1])
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def backend_factory(env, tmp_path):
+    started = []
+
+    def start(**kwargs):
+        backend = Backend(env, tmp_path, **kwargs)
+        started.append(backend)
+        return backend
+
+    yield start
+    for backend in started:
+        backend.stop()

@@ -1,0 +1,117 @@
+"""controlplaned as a process: graceful stop with a request in flight, transport-level
+bad input straight over FastCGI, configuration errors, TCP listening."""
+import os
+import signal
+import socket
+import time
+
+import pytest
+
+import fcgi_client as fcgi
+from conftest import wait_until
+
+
+def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(backend_factory):
+    backend = backend_factory()
+    conn = fcgi.Connection(backend.socket_path)
+    body = b'{"hello":"world"}'
+    conn.begin(fcgi.request_params("POST", "/internal/health", body_length=len(body), content_type="application/json"))
+    conn.send_stdin(body[:5])                      # the worker is now inside this request
+    time.sleep(0.3)
+    backend.process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert backend.process.poll() is None, "must not exit while a request is in flight"
+    # New connections are no longer served once the stop began.
+    conn.send_stdin(body[5:], end=True)
+    status, headers, payload = conn.read_response()
+    conn.close()
+    assert status == 405 and headers["allow"] == "GET, HEAD"  # the request completed normally
+    assert backend.process.wait(10) == 0
+    log = backend.log_text()
+    assert '"msg":"stopping: draining in-flight requests"' in log and '"msg":"stopped"' in log
+    assert not os.path.exists(backend.socket_path)
+
+
+def test_sigterm_when_idle_exits_promptly(backend_factory):
+    backend = backend_factory()
+    started = time.monotonic()
+    backend.process.send_signal(signal.SIGTERM)
+    assert backend.process.wait(5) == 0
+    assert time.monotonic() - started < 2
+
+
+def test_oversized_content_length_is_refused_without_reading_the_body(backend_factory):
+    backend = backend_factory()
+    conn = fcgi.Connection(backend.socket_path)
+    conn.begin(fcgi.request_params("POST", "/internal/health", body_length=50 << 20, content_type="application/json"))
+    # Not one body byte sent: the answer comes anyway.
+    status, headers, payload = conn.read_response()
+    conn.close()
+    assert status == 413
+    assert headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("length", ["abc", "-1", "99999999999999999999999"])
+def test_invalid_content_length_is_400(backend_factory, length):
+    backend = backend_factory()
+    status, headers, _ = fcgi.roundtrip(backend.socket_path, fcgi.request_params("POST", "/internal/health", body_length=length))
+    assert status == 400, length
+
+
+def test_a_client_that_vanishes_mid_body_costs_no_thread(backend_factory):
+    backend = backend_factory()
+    threads = backend.threads()
+    for _ in range(10):
+        conn = fcgi.Connection(backend.socket_path)
+        conn.begin(fcgi.request_params("POST", "/internal/health", body_length=1000, content_type="application/json"))
+        conn.send_stdin(b"{" * 10)
+        conn.close()
+    # Garbage that is not FastCGI at all.
+    for junk in (b"\x00" * 64, b"GET / HTTP/1.1\r\n\r\n", os.urandom(4096)):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(backend.socket_path)
+        s.sendall(junk)
+        s.close()
+    status, _, body = fcgi.roundtrip(backend.socket_path, fcgi.request_params("GET", "/internal/health"))
+    assert status == 200
+    assert backend.process.poll() is None
+    assert wait_until(lambda: backend.threads() == threads, timeout=5)
+
+
+def test_every_worker_serves_after_many_requests(backend_factory):
+    backend = backend_factory()
+    for _ in range(200):
+        status, _, _ = fcgi.roundtrip(backend.socket_path, fcgi.request_params("GET", "/internal/health"))
+        assert status == 200
+
+
+def test_configuration_errors_stop_startup_with_ex_config(backend_factory):
+    backend = backend_factory(listen=":9000", expect_start=False)
+    assert backend.process.wait(5) == 78
+    assert "CONTROLPLANE_LISTEN" in backend.log_text()
+    backend = backend_factory(extra={"CONTROLPLANE_THREADS": "zero"}, expect_start=False)
+    assert backend.process.wait(5) == 78
+    assert "CONTROLPLANE_THREADS" in backend.log_text()
+
+
+def test_listens_on_tcp_with_an_explicit_host(backend_factory):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    backend = backend_factory(listen=f"127.0.0.1:{port}")
+
+    def connect():
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=1)
+        except OSError:
+            return None
+
+    sock = wait_until(connect)
+    assert sock, backend.log_text()
+    conn = fcgi.Connection.__new__(fcgi.Connection)
+    conn.sock = sock
+    conn.begin(fcgi.request_params("GET", "/internal/health"))
+    conn.send_stdin(b"", end=True)
+    status, _, body = conn.read_response()
+    conn.close()
+    assert status == 200

@@ -1,0 +1,116 @@
+"""Through the real nginx to the real backend: routing, problems, caps, CORS, TLS, headers."""
+import re
+
+import requests
+
+from conftest import assert_problem
+
+ALLOWED_ORIGIN = "http://localhost:3000"
+
+
+def test_health_through_the_internal_server(internal):
+    r = requests.get(f"{internal}/internal/health")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/json"
+    assert r.json() == {"status": "ok", "database": "ok"}
+
+
+def test_head_answers_without_a_body(internal):
+    r = requests.head(f"{internal}/internal/health")
+    assert r.status_code == 200
+    assert r.content == b""
+
+
+def test_https_public_server_with_the_self_signed_certificate(env, public_tls):
+    r = requests.get(f"{public_tls}/", verify=env["CONTROLPLANE_TLS_CERT"])
+    assert_problem(r, 404)
+    assert r.headers["strict-transport-security"].startswith("max-age=")
+    # TLS 1.2+ only: nginx refuses anything older (checked through the negotiated version).
+    import socket
+    import ssl
+    ctx = ssl.create_default_context(cafile=env["CONTROLPLANE_TLS_CERT"])
+    host, port = public_tls.removeprefix("https://").split(":")
+    with socket.create_connection((host, int(port))) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            assert tls.version() in ("TLSv1.2", "TLSv1.3")
+
+
+def test_public_server_never_serves_internal_or_control(public, public_tls, env):
+    for base, kwargs in ((public, {}), (public_tls, {"verify": env["CONTROLPLANE_TLS_CERT"]})):
+        for path in ("/internal/health", "/control/v1/jobs", "/v1/trial/email/check", "/internal/../internal/health"):
+            r = requests.get(f"{base}{path}", **kwargs)
+            assert_problem(r, 404)
+
+
+def test_unknown_route_is_a_404_problem(internal):
+    body = assert_problem(requests.get(f"{internal}/internal/no-such-thing"), 404)
+    assert body["traceId"]
+    assert_problem(requests.get(f"{internal}/elsewhere"), 404)
+
+
+def test_wrong_method_is_a_405_problem_with_allow(internal):
+    r = requests.delete(f"{internal}/internal/health")
+    assert_problem(r, 405)
+    assert r.headers["allow"] == "GET, HEAD"
+
+
+def test_body_over_the_backend_cap_is_413_without_being_read(internal):
+    # The internal server lets 8 MiB through; the backend's cap is 1 MiB.
+    r = requests.post(f"{internal}/internal/health", data=b"x" * (2 << 20), headers={"content-type": "application/json"})
+    body = assert_problem(r, 413)
+    assert body["type"] == "urn:controlplane:problem:body-too-large"
+
+
+def test_body_over_the_public_cap_is_413_from_nginx_as_a_problem(public):
+    r = requests.post(f"{public}/api/trial/email/check", data=b"{" + b" " * (20 << 10) + b"}",
+                      headers={"content-type": "application/json", "origin": ALLOWED_ORIGIN})
+    assert_problem(r, 413)
+    assert r.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+
+
+def test_trace_id_from_the_client_reaches_the_backend_log(env, internal):
+    r = requests.get(f"{internal}/internal/health", headers={"x-trace-id": "e2e-trace-0001"})
+    assert r.headers["x-trace-id"] == "e2e-trace-0001"
+    with open(env["CONTROLPLANE_LOG"]) as f:
+        lines = [line for line in f if '"traceId":"e2e-trace-0001"' in line]
+    assert lines and '"route":"/internal/health"' in lines[-1] and '"status":200' in lines[-1]
+
+
+def test_a_malformed_trace_id_is_replaced(internal):
+    r = requests.get(f"{internal}/internal/health", headers={"x-trace-id": "bad id\"{}"})
+    assert re.fullmatch(r"[0-9a-f]{32}", r.headers["x-trace-id"])
+
+
+def test_cors_preflight_from_an_allowed_origin(public):
+    r = requests.options(f"{public}/api/trial/email/check", headers={
+        "origin": ALLOWED_ORIGIN, "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type, x-trace-id"})
+    assert r.status_code == 204
+    assert r.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert "x-trace-id" in r.headers["access-control-allow-headers"]
+    assert "POST" in r.headers["access-control-allow-methods"]
+    assert "Origin" in r.headers["vary"]
+
+
+def test_cors_preflight_from_a_foreign_origin_gets_no_allowance(public):
+    r = requests.options(f"{public}/api/trial/email/check", headers={
+        "origin": "https://evil.example", "access-control-request-method": "POST"})
+    assert "access-control-allow-origin" not in r.headers
+    assert "access-control-allow-methods" not in r.headers
+    r = requests.post(f"{public}/api/trial/email/check", json={}, headers={"origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in r.headers
+
+
+def test_public_trial_routes_reach_the_backend_rewritten(public):
+    # /api/trial/* maps onto the backend's /v1/trial/*: the backend answers (its own problem body).
+    r = requests.post(f"{public}/api/trial/no-such-step", json={}, headers={"origin": ALLOWED_ORIGIN})
+    body = assert_problem(r, 404)
+    assert body["type"] == "urn:controlplane:problem:not-found"  # the backend's, not nginx's
+    assert r.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+
+
+def test_security_headers_and_no_server_version(internal, public):
+    for r in (requests.get(f"{internal}/internal/health"), requests.get(f"{public}/")):
+        assert r.headers["server"] == "nginx"
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert "strict-transport-security" not in r.headers  # plain HTTP: no HSTS
