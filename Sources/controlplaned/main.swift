@@ -28,6 +28,14 @@ func serverConfiguration(from environment: Environment) throws -> ServerConfigur
 }
 
 var logger = Logger(component: "controlplaned")
+// `controlplaned --routes`: the route table (method, template, operationId), for the check
+// that openapi/controlplane.yaml documents exactly what is served.
+if CommandLine.arguments.dropFirst().first == "--routes" {
+    var router = Router()
+    Routes.register(on: &router)
+    for route in router.routes { print("\(route.method) \(route.template) \(route.operationId)") }
+    exit(0)
+}
 do {
     let environment = try Environment.load()
     if let level = environment["CONTROLPLANE_LOG_LEVEL"] {
