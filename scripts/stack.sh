@@ -23,7 +23,7 @@ NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
 log() { echo "[stack] $*"; }
 die() { echo "[stack] error: $*" >&2; exit 1; }
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
 
 # PostgreSQL runs as the postgres user, which must reach its directory; a clone under
 # a private home (or a path too long for a unix socket) gets a directory in /tmp.

@@ -115,3 +115,25 @@ def test_listens_on_tcp_with_an_explicit_host(backend_factory):
     status, _, body = conn.read_response()
     conn.close()
     assert status == 200
+
+
+def test_serves_the_listening_socket_passed_on_fd_0(env, tmp_path):
+    """As under systemd socket activation (StandardInput=socket)."""
+    import subprocess
+    path = str(tmp_path / "activated.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(16)
+    environment = {"PATH": os.environ.get("PATH", ""), "CONTROLPLANE_DATABASE_URL": env["CONTROLPLANE_DATABASE_URL"],
+                   "CONTROLPLANE_THREADS": "2"}
+    process = subprocess.Popen([env["CONTROLPLANED"]], stdin=listener.fileno(), env=environment,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    listener.close()
+    try:
+        status, _, body = fcgi.roundtrip(path, fcgi.request_params("GET", "/internal/health"))
+        assert status == 200 and b'"ok"' in body
+    finally:
+        process.terminate()
+        assert process.wait(10) == 0
+    # The socket belongs to whoever passed it (systemd): the backend leaves the path alone.
+    assert os.path.exists(path)
