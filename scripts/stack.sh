@@ -78,6 +78,15 @@ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'controlplane_app_user'
 SELECT 'CREATE ROLE controlplane_sync_user LOGIN IN ROLE controlplane_sync'
 WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'controlplane_sync_user') \gexec
 SQL
+    # The dev service token (every scope) from secrets.env, registered once per database.
+    local known
+    known="$(echo "SELECT count(*) FROM service_tokens WHERE token_hash = sha256(convert_to(:'token', 'UTF8'))" \
+        | psql "$OWNER_URL" -qAt -v token="$CONTROLPLANE_INTERNAL_TOKEN")"
+    if [ "$known" = 0 ]; then
+        echo "$CONTROLPLANE_INTERNAL_TOKEN" | "$BIN/cpctl" tokens create --database-url "$OWNER_URL" \
+            --name "dev-internal-$(date +%s)" --scopes all --token-stdin 2>/dev/null
+        log "registered the dev service token (all scopes)"
+    fi
 }
 
 build() {
@@ -118,6 +127,7 @@ ensure_certificate() {
 }
 
 start_backend() {
+    umask 077
     cat > "$RUN/controlplaned.env" <<ENV
 # Written by scripts/stack.sh; controlplaned reads it through CONTROLPLANE_CONFIG_FILE.
 CONTROLPLANE_LISTEN=$RUN/fcgi.sock
@@ -125,7 +135,10 @@ CONTROLPLANE_SOCKET_MODE=0666
 CONTROLPLANE_DATABASE_URL=$APP_URL
 CONTROLPLANE_THREADS=${CONTROLPLANE_THREADS:-16}
 CONTROLPLANE_DRAIN_TIMEOUT_SECONDS=20
+CONTROLPLANE_TOKEN_CACHE_SECONDS=${CONTROLPLANE_TOKEN_CACHE_SECONDS:-5}
+CONTROLPLANE_PROVISIONER_SECRET=$CONTROLPLANE_PROVISIONER_SECRET
 ENV
+    umask 022
     stop_backend
     log "starting controlplaned"
     CONTROLPLANE_CONFIG_FILE="$RUN/controlplaned.env" PPOS_CONTROL_TOKEN="$PPOS_CONTROL_TOKEN" \

@@ -7,11 +7,18 @@ public struct ApplicationSettings: Sendable {
     public var databaseURL: String
     public var databaseOptions: PostgresConnection.Options
     public var accessLog: Bool
+    /// How long a worker trusts a token lookup (revocations take effect within this).
+    public var tokenCacheSeconds: Int
+    /// `whsec_…` secret the provisioner signs its callbacks with.
+    public var provisionerSecret: String?
 
-    public init(databaseURL: String, databaseOptions: PostgresConnection.Options = .init(), accessLog: Bool = true) {
+    public init(databaseURL: String, databaseOptions: PostgresConnection.Options = .init(), accessLog: Bool = true,
+                tokenCacheSeconds: Int = 5, provisionerSecret: String? = nil) {
         self.databaseURL = databaseURL
         self.databaseOptions = databaseOptions
         self.accessLog = accessLog
+        self.tokenCacheSeconds = tokenCacheSeconds
+        self.provisionerSecret = provisionerSecret
     }
 
     public init(environment: Environment) throws {
@@ -23,7 +30,12 @@ public struct ApplicationSettings: Sendable {
         options.applicationName = "controlplaned"
         self.init(databaseURL: try environment.databaseURL(preferring: "CONTROLPLANE_DATABASE_URL"),
                   databaseOptions: options,
-                  accessLog: try environment.bool("CONTROLPLANE_ACCESS_LOG", default: true))
+                  accessLog: try environment.bool("CONTROLPLANE_ACCESS_LOG", default: true),
+                  tokenCacheSeconds: try environment.int("CONTROLPLANE_TOKEN_CACHE_SECONDS", default: 5, range: 0...3600),
+                  provisionerSecret: try environment.secret("CONTROLPLANE_PROVISIONER_SECRET"))
+        if let secret = provisionerSecret, StandardWebhooks.key(fromSecret: secret) == nil {
+            throw ConfigurationError.invalid(key: "CONTROLPLANE_PROVISIONER_SECRET", expected: "whsec_ followed by base64 of 24 to 64 bytes")
+        }
     }
 }
 
@@ -45,7 +57,8 @@ public final class Application: Sendable {
     /// A responder for one worker thread, with its own database connection.
     public func makeResponder() -> ApplicationResponder {
         ApplicationResponder(application: self,
-                             database: PostgresConnection(conninfo: settings.databaseURL, options: settings.databaseOptions))
+                             database: PostgresConnection(conninfo: settings.databaseURL, options: settings.databaseOptions),
+                             tokenCache: ServiceTokenCache(ttlSeconds: settings.tokenCacheSeconds))
     }
 }
 
@@ -53,5 +66,28 @@ public final class Application: Sendable {
 public enum Routes {
     public static func register(on router: inout Router) {
         router.add("GET", "/internal/health", operationId: "getHealth", HealthHandlers.health)
+
+        router.add("POST", "/internal/tenants", operationId: "createTenant", TenantHandlers.create)
+        router.add("GET", "/internal/tenants/{id}", operationId: "getTenant", TenantHandlers.get)
+        router.add("GET", "/internal/tenants/{id}/events", operationId: "listTenantEvents", TenantHandlers.events)
+        router.add("POST", "/internal/tenants/{id}/suspend", operationId: "suspendTenant",
+                   TenantHandlers.action(.suspend, reasonRequired: true))
+        router.add("POST", "/internal/tenants/{id}/resume", operationId: "resumeTenant",
+                   TenantHandlers.action(.resume, reasonRequired: false))
+        router.add("POST", "/internal/tenants/{id}/deprovision", operationId: "deprovisionTenant",
+                   TenantHandlers.action(.deprovision, reasonRequired: true))
+        router.add("POST", "/internal/tenants/{id}/provision", operationId: "retryTenantProvisioning",
+                   TenantHandlers.action(.requestProvisioning, reasonRequired: false))
+        router.add("GET", "/internal/tenants-directory", operationId: "listTenantsDirectory", DirectoryHandler.list)
+        router.add("PATCH", "/internal/tenant-connector-metadata", operationId: "patchTenantConnectorMetadata",
+                   ConnectorHandler.patch)
+        router.add("POST", "/internal/provisioning/callbacks", operationId: "receiveProvisioningCallback",
+                   ProvisioningCallbackHandler.receive)
+
+        router.add("POST", "/internal/webhook-endpoints", operationId: "createWebhookEndpoint", WebhookEndpointHandlers.create)
+        router.add("GET", "/internal/webhook-endpoints", operationId: "listWebhookEndpoints", WebhookEndpointHandlers.list)
+        router.add("DELETE", "/internal/webhook-endpoints/{id}", operationId: "deleteWebhookEndpoint", WebhookEndpointHandlers.delete)
+        router.add("GET", "/internal/webhook-endpoints/{id}/deliveries", operationId: "listWebhookDeliveries",
+                   WebhookEndpointHandlers.deliveries)
     }
 }

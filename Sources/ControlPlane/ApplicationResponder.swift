@@ -7,10 +7,12 @@ import ServiceLog
 public final class ApplicationResponder: Responder {
     let application: Application
     public let database: PostgresConnection
+    let tokenCache: ServiceTokenCache
 
-    init(application: Application, database: PostgresConnection) {
+    init(application: Application, database: PostgresConnection, tokenCache: ServiceTokenCache) {
         self.application = application
         self.database = database
+        self.tokenCache = tokenCache
     }
 
     public func respond(to request: Request) -> Response {
@@ -27,7 +29,8 @@ public final class ApplicationResponder: Responder {
             case .found(let route, let parameters):
                 routeName = route.template
                 let context = RequestContext(request: request, parameters: parameters, database: database,
-                                             logger: application.logger)
+                                             settings: application.settings, logger: application.logger,
+                                             tokenCache: tokenCache)
                 response = try route.handler(context)
             }
         } catch {
@@ -83,6 +86,9 @@ public final class ApplicationResponder: Responder {
                              headers: [("retry-after", "1")])
         case .uniqueViolation, .exclusionViolation:
             return HTTPError(409, slug: "conflict", detail: "The resource already exists.")
+        case .invalidTextRepresentation, .invalidDatetime, .numericOutOfRange, .stringTooLong:
+            // Only request values reach statements as parameters, so this is the client's input.
+            return HTTPError(400, slug: "invalid-parameter", detail: "A parameter has a value the database cannot accept.")
         case .serializationFailure, .deadlockDetected, .lockNotAvailable:
             return HTTPError(503, slug: "contention", detail: "The database is busy with a conflicting change; retry.",
                              headers: [("retry-after", "1")])

@@ -92,6 +92,24 @@ public enum ConfigurationError: Error, CustomStringConvertible {
     }
 }
 
+extension Environment {
+    /// A secret from the environment, or from the file `KEY_FILE` names, or from the
+    /// systemd credential of the same name in lowercase with dashes (`$CREDENTIALS_DIRECTORY`).
+    public func secret(_ key: String) throws -> String? {
+        if let value = self[key] { return value }
+        var path = self["\(key)_FILE"]
+        if path == nil, let directory = self["CREDENTIALS_DIRECTORY"] {
+            let credential = key.lowercased().replacingOccurrences(of: "_", with: "-")
+            let candidate = (directory as NSString).appendingPathComponent(credential)
+            if FileManager.default.fileExists(atPath: candidate) { path = candidate }
+        }
+        guard let path else { return nil }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ConfigurationError.unreadable(path) }
+        let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return value.isEmpty ? nil : value
+    }
+}
+
 /// The database URL each executable uses: its own variable, else `DATABASE_URL`.
 extension Environment {
     public func databaseURL(preferring key: String) throws -> String {

@@ -14,6 +14,8 @@ public final class PostgresConnection {
         public var statementTimeoutMilliseconds = 5000
         public var applicationName = "controlplane"
         public var retryIntervalMilliseconds = 200
+        /// Timestamps come back as `YYYY-MM-DD HH:MM:SS.ffffff+00`, which callers turn into RFC 3339.
+        public var timeZone = "UTC"
 
         public init() {}
     }
@@ -55,7 +57,7 @@ public final class PostgresConnection {
         lastAttempt = now
         let keywords = ["dbname", "connect_timeout", "application_name", "options"]
         let values = [conninfo, String(options.connectTimeoutSeconds), options.applicationName,
-                      "-c statement_timeout=\(options.statementTimeoutMilliseconds)"]
+                      "-c statement_timeout=\(options.statementTimeoutMilliseconds) -c TimeZone=\(options.timeZone)"]
         let connection = withCStringArray(keywords) { k in
             withCStringArray(values) { v in PQconnectdbParams(k, v, 1) }
         }

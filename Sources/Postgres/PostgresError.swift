@@ -12,6 +12,8 @@ public struct PostgresError: Error, CustomStringConvertible, CustomDebugStringCo
         case exclusionViolation
         case invalidTextRepresentation
         case numericOutOfRange
+        case invalidDatetime
+        case stringTooLong
         case insufficientPrivilege
         case serializationFailure
         case deadlockDetected
@@ -47,6 +49,8 @@ public struct PostgresError: Error, CustomStringConvertible, CustomDebugStringCo
         case "23P01": .exclusionViolation
         case "22P02": .invalidTextRepresentation
         case "22003": .numericOutOfRange
+        case "22007", "22008": .invalidDatetime
+        case "22001": .stringTooLong
         case "42501": .insufficientPrivilege
         case "40001": .serializationFailure
         case "40P01": .deadlockDetected

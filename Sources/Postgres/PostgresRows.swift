@@ -56,6 +56,7 @@ extension Array: PostgresDecodable where Element == UInt8 {
 public struct PostgresDecodingError: Error, CustomStringConvertible {
     public let column: String
     public let type: String
+    public init(column: String, type: String) { self.column = column; self.type = type }
     public var description: String { "column \(column) could not be read as \(type)" }
 }
 

@@ -26,6 +26,19 @@ extension RequestContext {
         }
     }
 
+    /// Like `decodeJSON`, but members outside `allowedKeys` are refused (422), as the
+    /// OpenAPI schemas say (`additionalProperties: false`).
+    public func decodeStrictJSON<T: Decodable>(_ type: T.Type, allowedKeys: Set<String>) throws -> T {
+        let value = try decodeJSON(type)
+        if let object = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any] {
+            let unknown = object.keys.filter { !allowedKeys.contains($0) }.sorted()
+            if !unknown.isEmpty {
+                throw HTTPError.validation(unknown.prefix(10).map { .init(name: String($0.prefix(64)), reason: "is not a known field") })
+            }
+        }
+        return value
+    }
+
     private static func describe(_ error: DecodingError) -> String {
         func path(_ codingPath: [CodingKey]) -> String {
             codingPath.isEmpty ? "the body" : codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")

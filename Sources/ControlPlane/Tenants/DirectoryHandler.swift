@@ -1,0 +1,133 @@
+import Crypto
+import FastCGI
+import Postgres
+
+/// `GET /internal/tenants-directory`: keyset pages of tenants in id order, encoded from
+/// the raw rows (PostgreSQL returns plain columns; building the JSON here is cheaper on
+/// the database, which is the scarce CPU), with a strong ETag for pollers.
+enum DirectoryHandler {
+    static let firstId = "00000000-0000-0000-0000-000000000000"
+
+    @Sendable static func list(_ context: RequestContext) throws -> Response {
+        try context.requireScope(.tenantsRead)
+        let query = try DirectoryQuery(context.request)
+        let rows = try context.database.query("""
+            SELECT id, slug, display_name, status, site_hostname, plan, connector_kind, connector_credential_ref,
+                   created_at, updated_at
+            FROM tenants_master
+            WHERE id > \(query.after)::uuid
+              AND (\(query.status)::text IS NULL OR status = \(query.status))
+              AND (\(query.connectorKind)::text IS NULL OR connector_kind = \(query.connectorKind))
+              AND (\(query.updatedSince)::timestamptz IS NULL OR updated_at >= \(query.updatedSince)::timestamptz)
+            ORDER BY id
+            LIMIT \(query.limit + 1)
+            """, retryOnConnectionLoss: true)
+        let pageCount = min(rows.count, query.limit)
+        var json = JSONWriter(capacity: 420 * pageCount + 64)
+        let tenant = try TenantJSON(rows)
+        json.beginObject()
+        json.key("items")
+        json.beginArray()
+        for row in 0..<pageCount { tenant.write(rows, row: row, to: &json) }
+        json.endArray()
+        json.key("nextCursor")
+        if rows.count > query.limit {
+            json.string(try Base64.encode(Array(rows.decode(pageCount - 1, 0, as: String.self).utf8), url: true))
+        } else {
+            json.null()
+        }
+        json.endObject()
+        return conditional(json.bytes, request: context.request)
+    }
+
+    /// 304 without a body when the client already holds this exact representation.
+    static func conditional(_ body: [UInt8], request: Request) -> Response {
+        let etag = "\"" + Base64.encode(SHA256.hash(body).prefix(18), url: true) + "\""
+        var response: Response
+        if let match = request.headers["if-none-match"], matches(match, etag) {
+            response = Response(status: 304)
+        } else {
+            response = Response.jsonBytes(body)
+        }
+        response.headers.add("etag", etag)
+        response.headers.add("cache-control", "no-cache")
+        return response
+    }
+
+    static func matches(_ header: String, _ etag: String) -> Bool {
+        header.split(separator: ",").contains { candidate in
+            var value = candidate.trimmingCharacters(in: .whitespaces)
+            if value == "*" { return true }
+            if value.hasPrefix("W/") { value = String(value.dropFirst(2)) }
+            return value == etag
+        }
+    }
+}
+
+/// The directory's query parameters, validated (400 with the offending names).
+struct DirectoryQuery {
+    var limit = 50
+    var after = DirectoryHandler.firstId
+    var status: String?
+    var connectorKind: String?
+    var updatedSince: String?
+
+    init(_ request: Request) throws {
+        var problems: [HTTPError.InvalidParam] = []
+        for (name, value) in request.queryItems {
+            switch name {
+            case "limit":
+                if let n = Int(value), (1...500).contains(n) { limit = n } else { problems.append(.init(name: "limit", reason: "must be an integer from 1 to 500")) }
+            case "cursor":
+                if let bytes = Base64.decode(value, url: true), let id = String(validating: bytes, as: UTF8.self),
+                   TenantValidation.isUUID(id) {
+                    after = id
+                } else {
+                    problems.append(.init(name: "cursor", reason: "is not a cursor this API returned"))
+                }
+            case "status":
+                if TenantStatus(rawValue: value) != nil { status = value } else {
+                    problems.append(.init(name: "status", reason: "must be one of \(TenantStatus.allCases.map(\.rawValue).joined(separator: ", "))"))
+                }
+            case "connectorKind":
+                if CredentialReference.connectorKinds.contains(value) { connectorKind = value } else {
+                    problems.append(.init(name: "connectorKind", reason: "must be one of \(CredentialReference.connectorKinds.joined(separator: ", "))"))
+                }
+            case "updatedSince":
+                if RFC3339.isValid(value) { updatedSince = value } else {
+                    problems.append(.init(name: "updatedSince", reason: "must be an RFC 3339 date-time"))
+                }
+            default:
+                problems.append(.init(name: String(name.prefix(64)), reason: "is not a known parameter"))
+            }
+        }
+        if !problems.isEmpty {
+            throw HTTPError(400, slug: "invalid-parameter", title: "Query parameters are invalid",
+                            detail: "One or more query parameters are invalid; see invalidParams.", invalidParams: problems)
+        }
+    }
+}
+
+/// RFC 3339 date-time syntax (the database then checks the calendar).
+enum RFC3339 {
+    static func isValid(_ text: String) -> Bool {
+        let b = Array(text.utf8)
+        func digits(_ range: Range<Int>) -> Bool { range.upperBound <= b.count && b[range].allSatisfy { $0 >= 48 && $0 <= 57 } }
+        guard b.count >= 20, b.count <= 35, digits(0..<4), b[4] == 45, digits(5..<7), b[7] == 45, digits(8..<10),
+              b[10] == 84 || b[10] == 116, digits(11..<13), b[13] == 58, digits(14..<16), b[16] == 58, digits(17..<19) else {
+            return false
+        }
+        var i = 19
+        if i < b.count && b[i] == 46 {
+            i += 1
+            let start = i
+            while i < b.count && b[i] >= 48 && b[i] <= 57 { i += 1 }
+            if i == start || i - start > 9 { return false }
+        }
+        if i < b.count && (b[i] == 90 || b[i] == 122) { return i + 1 == b.count }
+        guard i + 6 == b.count, b[i] == 43 || b[i] == 45, digits((i + 1)..<(i + 3)), b[i + 3] == 58, digits((i + 4)..<(i + 6)) else {
+            return false
+        }
+        return true
+    }
+}

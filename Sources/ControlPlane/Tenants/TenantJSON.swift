@@ -1,0 +1,58 @@
+import Postgres
+
+/// Writes tenant rows as the tenant JSON object of DESIGN.md, straight from libpq's
+/// buffers. Columns are found by name once per result.
+struct TenantJSON {
+    private let id, slug, displayName, status, siteHostname, plan, connectorKind, connectorRef, createdAt, updatedAt: Int
+
+    init(_ rows: PostgresRows) throws {
+        func column(_ name: String) throws -> Int {
+            guard let index = rows.columnIndex(name) else { throw PostgresDecodingError(column: name, type: "tenant column") }
+            return index
+        }
+        id = try column("id"); slug = try column("slug"); displayName = try column("display_name")
+        status = try column("status"); siteHostname = try column("site_hostname"); plan = try column("plan")
+        connectorKind = try column("connector_kind"); connectorRef = try column("connector_credential_ref")
+        createdAt = try column("created_at"); updatedAt = try column("updated_at")
+    }
+
+    func write(_ rows: PostgresRows, row: Int, to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("id"); rows.withBytes(row, id) { json.string(utf8: $0) }
+        json.key("slug"); rows.withBytes(row, slug) { json.string(utf8: $0) }
+        json.key("displayName"); rows.withBytes(row, displayName) { json.string(utf8: $0) }
+        json.key("status"); rows.withBytes(row, status) { json.string(utf8: $0) }
+        json.key("siteHostname"); rows.withBytes(row, siteHostname) { json.string(utf8: $0) }
+        json.key("plan"); rows.withBytes(row, plan) { json.string(utf8: $0) }
+        json.key("connectorKind"); rows.withBytes(row, connectorKind) { json.string(utf8: $0) }
+        json.key("connectorCredentialRef"); rows.withBytes(row, connectorRef) { json.string(utf8: $0) }
+        json.key("createdAt"); rows.withBytes(row, createdAt) { Timestamp.write($0, to: &json) }
+        json.key("updatedAt"); rows.withBytes(row, updatedAt) { Timestamp.write($0, to: &json) }
+        json.endObject()
+    }
+
+    static func encode(_ rows: PostgresRows, row: Int = 0) throws -> [UInt8] {
+        var json = JSONWriter(capacity: 512)
+        try TenantJSON(rows).write(rows, row: row, to: &json)
+        return json.bytes
+    }
+}
+
+/// PostgreSQL's `timestamptz` text in UTC (`2026-11-21 19:58:18.123456+00`) as RFC 3339
+/// (`2026-11-21T19:58:18.123456Z`), by rewriting two places in the bytes.
+enum Timestamp {
+    static func write(_ text: UnsafeBufferPointer<UInt8>?, to json: inout JSONWriter) {
+        guard let text else { return json.null() }
+        json.string(rfc3339(text))
+    }
+
+    static func rfc3339(_ text: UnsafeBufferPointer<UInt8>) -> String {
+        var bytes = Array(text)
+        if bytes.count > 10 && bytes[10] == UInt8(ascii: " ") { bytes[10] = UInt8(ascii: "T") }
+        if bytes.count > 3 && bytes.suffix(3) == [UInt8(ascii: "+"), UInt8(ascii: "0"), UInt8(ascii: "0")] {
+            bytes.removeLast(3)
+            bytes.append(UInt8(ascii: "Z"))
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
