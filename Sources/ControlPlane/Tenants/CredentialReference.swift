@@ -28,6 +28,12 @@ public enum CredentialReference {
         for piece in value.split(whereSeparator: { ":/@.".contains($0) }) where looksRandom(piece) {
             return .looksLikeSecret("contains a long high-entropy string")
         }
+        // Base64 keys contain '/', which splits them into innocent-looking pieces: judge the
+        // whole path too, with a stricter bar (all three character classes).
+        let wholePath = value.firstIndex(of: ":").map { value[value.index(after: $0)...] } ?? value[...]
+        if looksRandom(wholePath, minimumLength: 32, minimumClasses: 3, minimumEntropy: 4.0) {
+            return .looksLikeSecret("contains a long high-entropy string")
+        }
         guard let colon = value.firstIndex(of: ":"), schemes.contains(String(value[..<colon])) else {
             return .malformed("must start with one of \(schemes.map { "\($0):" }.joined(separator: ", "))")
         }
@@ -48,10 +54,11 @@ public enum CredentialReference {
 
     /// 24+ characters mixing character classes with high Shannon entropy: keys and
     /// tokens look like this, tenant slugs and path words do not.
-    static func looksRandom(_ piece: Substring) -> Bool {
+    static func looksRandom(_ piece: Substring, minimumLength: Int = 24, minimumClasses: Int = 2,
+                            minimumEntropy: Double = 3.5) -> Bool {
         let bytes = Array(piece.utf8)
         // A tenant id (UUID) is an identifier, not a secret: `kv:erp_cred:<tenant id>` is the usual form.
-        guard bytes.count >= 24, !TenantValidation.isUUID(String(piece)) else { return false }
+        guard bytes.count >= minimumLength, !TenantValidation.isUUID(String(piece)) else { return false }
         var counts = [Int](repeating: 0, count: 256)
         for b in bytes { counts[Int(b)] += 1 }
         var entropy = 0.0
@@ -63,6 +70,6 @@ public enum CredentialReference {
         let hasUpper = bytes.contains { $0 >= 65 && $0 <= 90 }
         let hasLower = bytes.contains { $0 >= 97 && $0 <= 122 }
         let classes = [hasDigit, hasUpper, hasLower].filter { $0 }.count
-        return entropy >= 3.5 && classes >= 2
+        return entropy >= minimumEntropy && classes >= minimumClasses
     }
 }
