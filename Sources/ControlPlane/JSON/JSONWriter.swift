@@ -74,3 +74,20 @@ public struct JSONWriter {
         needsComma[needsComma.count - 1] = true
     }
 }
+
+extension JSONWriter {
+    /// The list envelope every collection uses: `{"items":[…],"nextCursor":…}`.
+    public static func list(count: Int, nextCursor: String? = nil, capacity: Int = 256,
+                            item: (inout JSONWriter, Int) throws -> Void) rethrows -> [UInt8] {
+        var json = JSONWriter(capacity: capacity)
+        json.beginObject()
+        json.key("items")
+        json.beginArray()
+        for index in 0..<count { try item(&json, index) }
+        json.endArray()
+        json.key("nextCursor")
+        json.string(nextCursor)
+        json.endObject()
+        return json.bytes
+    }
+}

@@ -23,21 +23,13 @@ enum DirectoryHandler {
             LIMIT \(query.limit + 1)
             """, retryOnConnectionLoss: true)
         let pageCount = min(rows.count, query.limit)
-        var json = JSONWriter(capacity: 420 * pageCount + 64)
         let tenant = try TenantJSON(rows)
-        json.beginObject()
-        json.key("items")
-        json.beginArray()
-        for row in 0..<pageCount { tenant.write(rows, row: row, to: &json) }
-        json.endArray()
-        json.key("nextCursor")
-        if rows.count > query.limit {
-            json.string(try Base64.encode(Array(rows.decode(pageCount - 1, 0, as: String.self).utf8), url: true))
-        } else {
-            json.null()
+        let nextCursor = rows.count > query.limit
+            ? Base64.encode(Array(try rows.decode(pageCount - 1, 0, as: String.self).utf8), url: true) : nil
+        let body = JSONWriter.list(count: pageCount, nextCursor: nextCursor, capacity: 420 * pageCount + 64) { json, row in
+            tenant.write(rows, row: row, to: &json)
         }
-        json.endObject()
-        return conditional(json.bytes, request: context.request)
+        return conditional(body, request: context.request)
     }
 
     /// 304 without a body when the client already holds this exact representation.

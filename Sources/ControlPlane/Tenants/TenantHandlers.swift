@@ -48,10 +48,7 @@ enum TenantHandlers {
             SELECT from_status, to_status, actor, reason, occurred_at FROM tenant_events
             WHERE tenant_id = \(id)::uuid ORDER BY id
             """, retryOnConnectionLoss: true)
-        var json = JSONWriter(capacity: 128 * (rows.count + 1))
-        json.beginObject()
-        json.key("items"); json.beginArray()
-        for row in 0..<rows.count {
+        let body = JSONWriter.list(count: rows.count, capacity: 128 * (rows.count + 1)) { json, row in
             json.beginObject()
             json.key("fromStatus"); rows.withBytes(row, 0) { json.string(utf8: $0) }
             json.key("toStatus"); rows.withBytes(row, 1) { json.string(utf8: $0) }
@@ -60,10 +57,7 @@ enum TenantHandlers {
             json.key("occurredAt"); rows.withBytes(row, 4) { Timestamp.write($0, to: &json) }
             json.endObject()
         }
-        json.endArray()
-        json.key("nextCursor"); json.null()
-        json.endObject()
-        return .jsonBytes(json.bytes)
+        return .jsonBytes(body)
     }
 
     static func action(_ action: TenantAction, reasonRequired: Bool) -> Router.Handler {

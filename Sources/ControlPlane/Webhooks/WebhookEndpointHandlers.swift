@@ -44,10 +44,7 @@ enum WebhookEndpointHandlers {
             SELECT id::text, url, array_to_string(events, ','), created_at, disabled_at IS NOT NULL
             FROM webhook_endpoints WHERE deleted_at IS NULL ORDER BY created_at, id
             """, retryOnConnectionLoss: true)
-        var json = JSONWriter()
-        json.beginObject()
-        json.key("items"); json.beginArray()
-        for row in 0..<rows.count {
+        let body = try JSONWriter.list(count: rows.count) { json, row in
             json.beginObject()
             json.key("id"); rows.withBytes(row, 0) { json.string(utf8: $0) }
             json.key("url"); rows.withBytes(row, 1) { json.string(utf8: $0) }
@@ -58,10 +55,7 @@ enum WebhookEndpointHandlers {
             json.key("disabled"); json.bool(try rows.decode(row, 4, as: Bool.self))
             json.endObject()
         }
-        json.endArray()
-        json.key("nextCursor"); json.null()
-        json.endObject()
-        return .jsonBytes(json.bytes)
+        return .jsonBytes(body)
     }
 
     @Sendable static func delete(_ context: RequestContext) throws -> Response {
@@ -86,10 +80,7 @@ enum WebhookEndpointHandlers {
             FROM webhook_delivery_attempts a JOIN webhook_outbox o ON o.id = a.outbox_id
             WHERE o.endpoint_id = \(id)::uuid ORDER BY a.id DESC LIMIT 200
             """, retryOnConnectionLoss: true)
-        var json = JSONWriter()
-        json.beginObject()
-        json.key("items"); json.beginArray()
-        for row in 0..<rows.count {
+        let body = try JSONWriter.list(count: rows.count) { json, row in
             json.beginObject()
             json.key("messageId"); rows.withBytes(row, 0) { json.string(utf8: $0) }
             json.key("eventType"); rows.withBytes(row, 1) { json.string(utf8: $0) }
@@ -101,10 +92,7 @@ enum WebhookEndpointHandlers {
             json.key("durationMs"); json.int(try rows.decode(row, 7, as: Int.self))
             json.endObject()
         }
-        json.endArray()
-        json.key("nextCursor"); json.null()
-        json.endObject()
-        return .jsonBytes(json.bytes)
+        return .jsonBytes(body)
     }
 
     static func urlProblem(_ text: String) -> String? {
