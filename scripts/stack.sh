@@ -126,6 +126,15 @@ ensure_certificate() {
     fi
 }
 
+ensure_jwt_key() {
+    if [ ! -f "$RUN/keys/preflight-1.pem" ]; then
+        mkdir -p "$RUN/keys"
+        "$BIN/cpctl" keys generate --out "$RUN/keys/preflight-1.pem" >/dev/null 2>&1 || die "cannot generate the PREFLIGHT_JWT key"
+        log "made the PREFLIGHT_JWT signing key $RUN/keys/preflight-1.pem"
+    fi
+    JWT_KEYS="$RUN/keys/preflight-1.pem"
+}
+
 start_backend() {
     umask 077
     cat > "$RUN/controlplaned.env" <<ENV
@@ -137,11 +146,13 @@ CONTROLPLANE_THREADS=${CONTROLPLANE_THREADS:-16}
 CONTROLPLANE_DRAIN_TIMEOUT_SECONDS=20
 CONTROLPLANE_TOKEN_CACHE_SECONDS=${CONTROLPLANE_TOKEN_CACHE_SECONDS:-5}
 CONTROLPLANE_PROVISIONER_SECRET=$CONTROLPLANE_PROVISIONER_SECRET
+PPOS_CONTROL_TOKEN=$PPOS_CONTROL_TOKEN
+CONTROLPLANE_JWT_KEY_FILES=$JWT_KEYS
 ENV
     umask 022
     stop_backend
     log "starting controlplaned"
-    CONTROLPLANE_CONFIG_FILE="$RUN/controlplaned.env" PPOS_CONTROL_TOKEN="$PPOS_CONTROL_TOKEN" \
+    CONTROLPLANE_CONFIG_FILE="$RUN/controlplaned.env" \
         nohup "$BIN/controlplaned" >> "$RUN/controlplaned.log" 2>&1 < /dev/null &
     echo $! > "$RUN/controlplaned.pid"
     for _ in $(seq 1 100); do [ -S "$RUN/fcgi.sock" ] && return; sleep 0.1; done
@@ -226,6 +237,9 @@ PPOS_CONTROL_TOKEN='$PPOS_CONTROL_TOKEN'
 CONTROLPLANE_INTERNAL_TOKEN='$CONTROLPLANE_INTERNAL_TOKEN'
 CONTROLPLANE_PROVISIONER_SECRET='$CONTROLPLANE_PROVISIONER_SECRET'
 CONTROLPLANE_HASH_KEY='$CONTROLPLANE_HASH_KEY'
+CONTROLPLANE_JWT_KEY_FILES='$JWT_KEYS'
+CONTROLPLANE_JWT_ISSUER='controlplane'
+CONTROLPLANE_JWKS_URL='http://127.0.0.1:$INTERNAL_PORT/internal/.well-known/jwks.json'
 ENV
 }
 
@@ -235,6 +249,7 @@ start() {
     build
     start_postgres
     create_database
+    ensure_jwt_key
     ensure_certificate
     start_backend
     start_nginx

@@ -11,6 +11,12 @@ public struct ApplicationSettings: Sendable {
     public var tokenCacheSeconds: Int
     /// `whsec_…` secret the provisioner signs its callbacks with.
     public var provisionerSecret: String?
+    /// SHA-256 of each accepted `PPOS_CONTROL_TOKEN` (several during a rotation).
+    public var controlTokenHashes: [[UInt8]] = []
+    /// A node without a heartbeat for this long is STALE.
+    public var nodeStaleSeconds = 40
+    /// Public keys served as JWKS (the PREFLIGHT_JWT signing keys).
+    public var jwtKeys: [SigningKey] = []
 
     public init(databaseURL: String, databaseOptions: PostgresConnection.Options = .init(), accessLog: Bool = true,
                 tokenCacheSeconds: Int = 5, provisionerSecret: String? = nil) {
@@ -33,6 +39,9 @@ public struct ApplicationSettings: Sendable {
                   accessLog: try environment.bool("CONTROLPLANE_ACCESS_LOG", default: true),
                   tokenCacheSeconds: try environment.int("CONTROLPLANE_TOKEN_CACHE_SECONDS", default: 5, range: 0...3600),
                   provisionerSecret: try environment.secret("CONTROLPLANE_PROVISIONER_SECRET"))
+        controlTokenHashes = try ControlTokens.load(environment).map { ServiceToken.hash($0) }
+        nodeStaleSeconds = try environment.int("CONTROLPLANE_NODE_STALE_SECONDS", default: 40, range: 1...86_400)
+        jwtKeys = try SigningKey.load(environment)
         if let secret = provisionerSecret, StandardWebhooks.key(fromSecret: secret) == nil {
             throw ConfigurationError.invalid(key: "CONTROLPLANE_PROVISIONER_SECRET", expected: "whsec_ followed by base64 of 24 to 64 bytes")
         }
@@ -89,5 +98,26 @@ public enum Routes {
         router.add("DELETE", "/internal/webhook-endpoints/{id}", operationId: "deleteWebhookEndpoint", WebhookEndpointHandlers.delete)
         router.add("GET", "/internal/webhook-endpoints/{id}/deliveries", operationId: "listWebhookDeliveries",
                    WebhookEndpointHandlers.deliveries)
+        router.add("GET", "/internal/.well-known/jwks.json", operationId: "getJWKS", JWKSHandler.jwks)
+
+        router.add("GET", "/control/v1/regions", operationId: "listRegions", RegionHandlers.list)
+        router.add("POST", "/control/v1/regions", operationId: "createRegion", RegionHandlers.create)
+        router.add("GET", "/control/v1/regions/{region}", operationId: "getRegion", RegionHandlers.get)
+        router.add("PATCH", "/control/v1/regions/{region}", operationId: "updateRegion", RegionHandlers.update)
+        router.add("DELETE", "/control/v1/regions/{region}", operationId: "deleteRegion", RegionHandlers.remove)
+        router.add("GET", "/control/v1/regions/{region}/versions", operationId: "getVersionCensus", RegionHandlers.versionCensus)
+        router.add("GET", "/control/v1/nodes", operationId: "listNodes", RegionHandlers.nodes)
+        router.add("GET", "/control/v1/jobs", operationId: "listJobs", JobHandlers.list)
+        router.add("GET", "/control/v1/regions/{region}/jobs/{jobId}", operationId: "getJob", JobHandlers.get)
+        router.add("GET", "/control/v1/regions/{region}/jobs/{jobId}/canonical-payload", operationId: "getCanonicalPayload",
+                   JobHandlers.canonicalPayload)
+        router.add("POST", "/control/v1/commands", operationId: "createCommand", CommandHandlers.create)
+        router.add("GET", "/control/v1/commands", operationId: "listCommands", CommandHandlers.list)
+        router.add("GET", "/control/v1/commands/{id}", operationId: "getCommand", CommandHandlers.get)
+        router.add("POST", "/control/v1/commands/{id}/acknowledge", operationId: "acknowledgeCommand", CommandHandlers.acknowledge)
+        router.add("POST", "/control/v1/admin-jobs", operationId: "createAdminJob", CommandHandlers.createAdminJob)
+        router.add("GET", "/control/v1/admin-jobs", operationId: "listAdminJobs", CommandHandlers.listAdminJobs)
+        router.add("GET", "/control/v1/admin-jobs/{id}", operationId: "getAdminJob", CommandHandlers.getAdminJob)
+        router.add("GET", "/control/v1/rules", operationId: "listGovernanceRules", RulesHandler.list)
     }
 }

@@ -75,16 +75,18 @@ public final class PostgresConnection {
     /// With `retryOnConnectionLoss`, a statement that found an old connection broken is
     /// sent once more on a new one: only for statements that are safe to repeat.
     @discardableResult
-    public func query(_ query: PostgresQuery, retryOnConnectionLoss: Bool = false) throws -> PostgresRows {
+    /// With `binaryResults`, every column comes in PostgreSQL's binary format: `bytea` as its
+    /// raw bytes and text as UTF-8 (select other types `::text`).
+    public func query(_ query: PostgresQuery, retryOnConnectionLoss: Bool = false, binaryResults: Bool = false) throws -> PostgresRows {
         let hadConnection = isConnected
         do {
             try ensureConnected()
-            return try executePrepared(query)
+            return try executePrepared(query, binaryResults: binaryResults)
         } catch let error as PostgresError where error.kind == .connectionUnavailable && retryOnConnectionLoss && hadConnection {
             close()
             lastAttempt = 0
             try ensureConnected()
-            return try executePrepared(query)
+            return try executePrepared(query, binaryResults: binaryResults)
         }
     }
 
@@ -138,7 +140,7 @@ public final class PostgresConnection {
         try query("SELECT pg_advisory_unlock(\(key))")
     }
 
-    private func executePrepared(_ query: PostgresQuery) throws -> PostgresRows {
+    private func executePrepared(_ query: PostgresQuery, binaryResults: Bool) throws -> PostgresRows {
         guard let handle else { throw PostgresError(kind: .connectionUnavailable, sqlState: nil, serverMessage: "not connected") }
         let name: String
         if let existing = statementNames[query.sql] {
@@ -150,7 +152,7 @@ public final class PostgresConnection {
             statementNames[query.sql] = name
         }
         return try withBinds(query.binds) { values, lengths, formats in
-            let result = PQexecPrepared(handle, name, Int32(query.binds.count), values, lengths, formats, 0)
+            let result = PQexecPrepared(handle, name, Int32(query.binds.count), values, lengths, formats, binaryResults ? 1 : 0)
             return try check(result, expectingRows: true)!
         }
     }

@@ -11,6 +11,28 @@ public struct PostgresBind: Sendable, Equatable {
     public init(text: String) { bytes = Array(text.utf8); isBinary = false }
     public init(binary: [UInt8]) { bytes = binary; isBinary = true }
     public static let null = PostgresBind(bytes: nil, isBinary: false)
+
+    /// A `text[]` parameter (send it as `$n::text[]`): elements quoted, `"` and `\` escaped, nil as NULL.
+    public init(textArray: [String?]) {
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        for (index, element) in textArray.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            guard let element else { out.append(contentsOf: Array("NULL".utf8)); continue }
+            out.append(UInt8(ascii: "\""))
+            for byte in element.utf8 {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+                out.append(byte)
+            }
+            out.append(UInt8(ascii: "\""))
+        }
+        out.append(UInt8(ascii: "}"))
+        self.init(bytes: out, isBinary: false)
+    }
+
+    /// An `integer[]`/`bigint[]` parameter.
+    public init(intArray: [Int]) {
+        self.init(text: "{" + intArray.map(String.init).joined(separator: ",") + "}")
+    }
     init(bytes: [UInt8]?, isBinary: Bool) { self.bytes = bytes; self.isBinary = isBinary }
 }
 

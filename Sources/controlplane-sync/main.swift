@@ -5,8 +5,9 @@ import Postgres
 import ServiceLog
 
 /// controlplane-sync: one-shot runs that systemd timers start.
-/// Exit status: 0 done (failed deliveries are rescheduled, not errors), 69 not available
-/// in this build, 75 the database was unreachable (try again later), 78 configuration.
+/// Exit status: 0 done (failed deliveries are rescheduled, not errors); 2 registry-sweep
+/// left a region PARTIAL or FAILED (its health says which); 75 the database was
+/// unreachable (the next run retries); 78 a configuration mistake.
 struct Sync: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "controlplane-sync",
@@ -14,9 +15,28 @@ struct Sync: ParsableCommand {
         subcommands: [RegistrySweep.self, Deliver.self, HealthSweep.self])
 
     struct RegistrySweep: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "registry-sweep", abstract: "Pull job telemetry and nodes from regional registries.")
+        static let configuration = CommandConfiguration(
+            commandName: "registry-sweep",
+            abstract: "Pull job telemetry and nodes from regional registries, metered, then apply the governance rules.")
         @Option(help: "Only this region.") var region: String?
-        func run() throws { throw notYetAvailable("registry-sweep") }
+
+        func run() throws {
+            let logger = Logger(component: "controlplane-sync")
+            let environment = try loadEnvironment()
+            let configuration = try syncConfiguration(environment)
+            do { _ = try configuration.signer() } catch { throw fail(78, "\(error)") }
+            let db = try connect(environment)
+            let sweeper = RegistrySweeper(db: db, configuration: configuration, http: HTTPClient(), logger: logger)
+            var degraded = 0
+            try withDatabase {
+                let regions = try sweeper.regions(only: region)
+                if let region, regions.isEmpty { throw fail(78, "no enabled region \(region)") }
+                for region in regions {
+                    if case .swept(let outcome, _, _, _, _, _) = try sweeper.sweep(region, trigger: "timer"), outcome != .ok { degraded += 1 }
+                }
+            }
+            if degraded > 0 { throw ExitCode(2) }
+        }
     }
 
     struct Deliver: ParsableCommand {
@@ -40,15 +60,32 @@ struct Sync: ParsableCommand {
             let deliverer = WebhookDeliverer(
                 db: db, http: HTTPClient(), logger: logger, retrySchedule: schedule,
                 timeoutSeconds: try environment.double("CONTROLPLANE_WEBHOOK_TIMEOUT_SECONDS", default: 15), maxPerRun: max)
-            let summary = try withDatabase { try deliverer.run() }
-            logger.info("deliver finished", ["webhooksDelivered": .int(summary.delivered),
-                                             "webhooksRescheduled": .int(summary.failed), "webhooksDead": .int(summary.dead)])
+            let configuration = try syncConfiguration(environment)
+            let http = HTTPClient()
+            let sweeper = RegistrySweeper(db: db, configuration: configuration, http: http, logger: logger)
+            try withDatabase {
+                let jobs = try AdminJobRunner(db: db, sweeper: sweeper, configuration: configuration, logger: logger).run(max: 20)
+                let commands = configuration.signingKeys.isEmpty ? CommandDeliverer.Summary()
+                    : try CommandDeliverer(db: db, configuration: configuration, http: http, logger: logger).run(max: max)
+                let webhooks = try deliverer.run()
+                logger.info("deliver finished", ["adminJobs": .int(jobs), "commandsDelivered": .int(commands.delivered),
+                                                 "commandsRescheduled": .int(commands.rescheduled), "commandsFailed": .int(commands.failed),
+                                                 "webhooksDelivered": .int(webhooks.delivered),
+                                                 "webhooksRescheduled": .int(webhooks.failed), "webhooksDead": .int(webhooks.dead)])
+            }
         }
     }
 
     struct HealthSweep: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "health-sweep", abstract: "Mark stale nodes and regions.")
-        func run() throws { throw notYetAvailable("health-sweep") }
+        static let configuration = CommandConfiguration(commandName: "health-sweep", abstract: "Mark stale nodes and regions whose last good sweep is too old.")
+
+        func run() throws {
+            let logger = Logger(component: "controlplane-sync")
+            let environment = try loadEnvironment()
+            let db = try connect(environment)
+            let result = try withDatabase { try HealthSweeper(db: db, configuration: try syncConfiguration(environment), logger: logger).run() }
+            logger.info("health sweep finished", ["staleNodesMarked": .int(result.staleNodes), "staleRegions": .int(result.staleRegions)])
+        }
     }
 }
 
@@ -81,8 +118,8 @@ func fail(_ code: Int32, _ message: String) -> ExitCode {
     return ExitCode(code)
 }
 
-func notYetAvailable(_ name: String) -> ExitCode {
-    fail(69, "controlplane-sync \(name): not available in this build")
+func syncConfiguration(_ environment: Environment) throws -> SyncConfiguration {
+    do { return try SyncConfiguration(environment) } catch let error as ConfigurationError { throw fail(78, "\(error)") }
 }
 
 Sync.main()

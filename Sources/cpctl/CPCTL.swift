@@ -9,7 +9,7 @@ struct CPCTL: ParsableCommand {
         commandName: "cpctl",
         abstract: "Operator CLI for the controlplane: migrations and, as they land, tenants, trials, domains, tokens, keys, nodes and regions.",
         discussion: "Connects with DATABASE_URL (or CPCTL_DATABASE_URL); settings may also come from CONTROLPLANE_CONFIG_FILE.",
-        subcommands: [Migrate.self, Tokens.self, Tenants.self])
+        subcommands: [Migrate.self, Tokens.self, Tenants.self, Regions.self, Keys.self])
 }
 
 /// Options every database command shares.
@@ -27,8 +27,14 @@ struct DatabaseOptions: ParsableArguments {
         do {
             try connection.ensureConnected()
         } catch let error as PostgresError {
-            throw ValidationError("cannot connect to the database: \(error.debugDescription)")
+            throw CLIError("cannot connect to the database: \(error.debugDescription)")
         }
         return connection
     }
+}
+
+/// A failure while running (not a usage mistake): printed as `Error: …` without the usage text.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

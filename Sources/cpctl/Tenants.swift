@@ -16,7 +16,7 @@ struct Tenants: ParsableCommand {
 
         func id(_ store: TenantStore) throws -> String {
             if TenantValidation.isUUID(tenant) { return tenant }
-            guard let id = try store.findBySlug(tenant) else { throw ValidationError("no tenant \(tenant)") }
+            guard let id = try store.findBySlug(tenant) else { throw CLIError("no tenant \(tenant)") }
             return id
         }
     }
@@ -26,9 +26,9 @@ struct Tenants: ParsableCommand {
             print(String(decoding: try body(), as: UTF8.self))
         } catch let failure as TenantStore.Failure {
             switch failure {
-            case .notFound: throw ValidationError("no such tenant")
-            case .illegalTransition(let from, let verb): throw ValidationError("cannot \(verb) a tenant that is \(from)")
-            case .hostnameTaken: throw ValidationError("another tenant has this hostname")
+            case .notFound: throw CLIError("no such tenant")
+            case .illegalTransition(let from, let verb): throw CLIError("cannot \(verb) a tenant that is \(from)")
+            case .hostnameTaken: throw CLIError("another tenant has this hostname")
             }
         }
     }
@@ -52,7 +52,7 @@ struct Tenants: ParsableCommand {
             do {
                 try Tenants.run { try store.create(.init(slug: slug, displayName: displayName, contactEmail: contactEmail, plan: plan)) }
             } catch let error as PostgresError where error.kind == .uniqueViolation {
-                throw ValidationError("a tenant with slug \(slug) exists")
+                throw CLIError("a tenant with slug \(slug) exists")
             }
         }
     }

@@ -41,7 +41,7 @@ struct Tokens: ParsableCommand {
                             string_to_array(\(scopeList.map(\.rawValue).joined(separator: ",")), ','))
                     """)
             } catch let error as PostgresError where error.kind == .uniqueViolation {
-                throw ValidationError("a token named \(name) (or this token) already exists")
+                throw CLIError("a token named \(name) (or this token) already exists")
             } catch let error as PostgresError where error.kind == .checkViolation {
                 throw ValidationError("the name must be lowercase letters, digits, . _ - (up to 63)")
             }
@@ -76,7 +76,7 @@ struct Tokens: ParsableCommand {
         func run() throws {
             let rows = try database.connect().query(
                 "UPDATE service_tokens SET revoked_at = now() WHERE name = \(name) AND revoked_at IS NULL")
-            guard rows.affectedRows == 1 else { throw ValidationError("no active token named \(name)") }
+            guard rows.affectedRows == 1 else { throw CLIError("no active token named \(name)") }
             print("revoked \(name)")
         }
     }

@@ -101,8 +101,8 @@ struct DirectoryQuery {
 }
 
 /// RFC 3339 date-time syntax (the database then checks the calendar).
-enum RFC3339 {
-    static func isValid(_ text: String) -> Bool {
+public enum RFC3339 {
+    public static func isValid(_ text: String) -> Bool {
         let b = Array(text.utf8)
         func digits(_ range: Range<Int>) -> Bool { range.upperBound <= b.count && b[range].allSatisfy { $0 >= 48 && $0 <= 57 } }
         guard b.count >= 20, b.count <= 35, digits(0..<4), b[4] == 45, digits(5..<7), b[7] == 45, digits(8..<10),

@@ -38,6 +38,11 @@ struct TenantJSON {
     }
 }
 
+/// The timestamp conversion, for other executables.
+public enum ControlPlaneTimestamp {
+    public static func rfc3339(_ text: UnsafeBufferPointer<UInt8>) -> String { Timestamp.rfc3339(text) }
+}
+
 /// PostgreSQL's `timestamptz` text in UTC (`2026-11-21 19:58:18.123456+00`) as RFC 3339
 /// (`2026-11-21T19:58:18.123456Z`), by rewriting two places in the bytes.
 enum Timestamp {

@@ -1,0 +1,42 @@
+import ControlPlane
+import Foundation
+
+/// controlplane-sync's settings (every name is in the README).
+struct SyncConfiguration {
+    var signingKeys: [SigningKey]
+    var issuer: String
+    var tokenLifetimeSeconds: Int
+    var httpTimeoutSeconds: Double
+    var maxAttempts: Int
+    var backoffBaseSeconds: Double
+    var maxRetryAfterSeconds: Double
+    var nodeStaleSeconds: Int
+    var regionStaleSeconds: Int
+    var rules: GovernanceRules.Settings
+
+    init(_ environment: Environment) throws {
+        signingKeys = try SigningKey.load(environment)
+        issuer = environment.string("CONTROLPLANE_JWT_ISSUER", default: "controlplane")
+        tokenLifetimeSeconds = try environment.int("CONTROLPLANE_JWT_LIFETIME_SECONDS", default: 120, range: 10...PreflightJWT.maximumLifetime)
+        httpTimeoutSeconds = try environment.double("CONTROLPLANE_SYNC_TIMEOUT_SECONDS", default: 15)
+        maxAttempts = try environment.int("CONTROLPLANE_SYNC_MAX_ATTEMPTS", default: 4, range: 1...20)
+        backoffBaseSeconds = try environment.double("CONTROLPLANE_SYNC_BACKOFF_SECONDS", default: 0.5)
+        maxRetryAfterSeconds = try environment.double("CONTROLPLANE_SYNC_MAX_RETRY_AFTER_SECONDS", default: 60)
+        nodeStaleSeconds = try environment.int("CONTROLPLANE_NODE_STALE_SECONDS", default: 40, range: 1...86_400)
+        regionStaleSeconds = try environment.int("CONTROLPLANE_REGION_STALE_SECONDS", default: 900, range: 10...604_800)
+        rules = try GovernanceRules.Settings(environment: environment)
+    }
+
+    /// The key that signs: the first configured.
+    func signer() throws -> SigningKey {
+        guard let key = signingKeys.first else {
+            throw ConfigurationError.missing("CONTROLPLANE_JWT_KEY_FILES (an Ed25519 PEM key; make one with cpctl keys generate)")
+        }
+        return key
+    }
+
+    /// Exponential backoff with full jitter around the nominal delay.
+    func backoff(attempt: Int) -> Double {
+        min(backoffBaseSeconds * pow(2, Double(attempt - 1)), 30) * Double.random(in: 0.5...1.5)
+    }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import ControlPlane
+import Foundation
+
+struct Regions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Regional preflight registries the sync sweeps: add, list, set, remove.",
+        subcommands: [Add.self, List.self, Set.self, Remove.self])
+
+    struct Sync: ParsableArguments {
+        @Option(name: .customLong("page-size"), help: "Jobs per registry request (1–1000, default 200).") var pageSize: Int?
+        @Option(name: .customLong("rate"), help: "Requests per second to this registry (0 = unmetered, default 5).") var rate: Double?
+        @Option(name: .customLong("max-records"), help: "Records per sweep run (default 20000).") var maxRecords: Int?
+    }
+
+    static func check(_ settings: RegionStore.Settings, creating: Bool) throws {
+        if let problem = settings.problems(creating: creating).first {
+            throw ValidationError("--\(problem.0 == "baseUrl" ? "base-url" : problem.0): \(problem.1)")
+        }
+    }
+
+    static func print(_ json: [UInt8]) { Swift.print(String(decoding: json, as: UTF8.self)) }
+
+    static func run(_ body: () throws -> Void) throws {
+        do { try body() } catch let failure as RegionStore.Failure {
+            switch failure {
+            case .notFound: throw CLIError("no such region")
+            case .exists: throw CLIError("the region exists")
+            case .hasJobs: throw CLIError("the region has synchronized jobs (kept as history); disable it: cpctl regions set ID --disable-sweep")
+            }
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a region.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Region id (a-z, 0-9, -).") var id: String
+        @Option(name: .customLong("base-url"), help: "The registry's base URL.") var baseURL: String
+        @OptionGroup var sync: Sync
+
+        func run() throws {
+            if let problem = RegionStore.idProblem(id) { throw ValidationError("--id \(problem)") }
+            let settings = RegionStore.Settings(baseURL: baseURL, pageSize: sync.pageSize, requestsPerSecond: sync.rate,
+                                                maxRecordsPerRun: sync.maxRecords)
+            try Regions.check(settings, creating: true)
+            let store = RegionStore(db: try database.connect())
+            try Regions.run { Regions.print(try store.add(id: id, settings: settings)) }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List regions with their health and sync settings (JSON).")
+        @OptionGroup var database: DatabaseOptions
+        func run() throws { Regions.print(try RegionStore(db: try database.connect()).list()) }
+    }
+
+    struct Set: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change a region's registry URL or sync settings, or disable it.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "Region id.") var id: String
+        @Option(name: .customLong("base-url")) var baseURL: String?
+        @OptionGroup var sync: Sync
+        @Flag(name: .customLong("sweep"), inversion: .prefixedEnableDisable, help: "Whether the sync sweeps it.") var sweep: Bool?
+
+        func run() throws {
+            let settings = RegionStore.Settings(baseURL: baseURL, pageSize: sync.pageSize, requestsPerSecond: sync.rate,
+                                                maxRecordsPerRun: sync.maxRecords, enabled: sweep)
+            try Regions.check(settings, creating: false)
+            let store = RegionStore(db: try database.connect())
+            try Regions.run { Regions.print(try store.update(id: id, settings: settings)) }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a region that has no synchronized jobs.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "Region id.") var id: String
+        func run() throws {
+            let store = RegionStore(db: try database.connect())
+            try Regions.run { try store.remove(id: id); Swift.print("removed \(id)") }
+        }
+    }
+}

@@ -1,0 +1,285 @@
+"""controlplane-sync against a fake regional registry (a real HTTP server): exact bytes,
+PREFLIGHT_JWT, metering, faults, kill -9 resume, concurrency, commands, admin jobs."""
+import base64
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+
+import jwt as pyjwt
+import pytest
+import requests
+
+from conftest import assert_problem, wait_until
+from governance_support import Control, FakeRegistry, payload_item, run_sync, sql, sync_environment
+
+# Payloads that JSON normalizers (and PostgreSQL's jsonb) would change.
+NASTY = {
+    "reordered": b'{"z":1,"a":2,"m":{"y":[3,2,1],"b":null}}',
+    "duplicate-keys": b'{"a":1,"a":2,"a":{"a":3}}',
+    "numbers": b'{"one":1.0,"int":1,"huge":1e400,"twenty":12345678901234567890,"neg0":-0,"exp":1E+2}',
+    "escapes": b'{"escaped":"\\u00e9","raw":"\xc3\xa9","slash":"\\/","emoji":"\\ud83d\\ude00","ctl":"\\u0000"}',
+    "whitespace": b'{\n\t"a" :  [ 1 ,\r\n 2 ] ,  "b":"  " }',  # spaces around the value belong to the page
+    "deep": b"[" * 200 + b"1" + b"]" * 200,
+    "big-string": b'{"blob":"' + b"x" * (1 << 20) + b'"}',
+    "scalar": b"42",
+    "string": b'"just a string"',
+    "empty": b"{}",
+}
+
+
+@pytest.fixture
+def registry():
+    fake = FakeRegistry()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def control(env):
+    return Control(env)
+
+
+def test_every_payload_is_served_byte_identical(env, registry, control):
+    registry.add_items([payload_item(f"nasty-{name}", payload, status="COMPLETED_WITH_FINDINGS") for name, payload in NASTY.items()])
+    region = control.add_region(registry.url)
+    r = run_sync(env, "registry-sweep", "--region", region)
+    assert r.returncode == 0, r.stderr
+    for name, payload in NASTY.items():
+        served = control.get(f"/control/v1/regions/{region}/jobs/nasty-{name}/canonical-payload")
+        assert served.status_code == 200
+        assert served.content == payload, name
+        digest = base64.b64encode(hashlib.sha256(payload).digest()).decode()
+        assert served.headers["repr-digest"] == f"sha-256=:{digest}:"
+        assert served.headers["content-type"] == "application/json"
+        job = control.get(f"/control/v1/regions/{region}/jobs/nasty-{name}")
+        assert job.status_code == 200
+        # Inside the job document the payload appears verbatim, between its neighbours.
+        assert b'"canonicalPayload":' + payload + b"}" in job.content, name
+        assert job.json()["payloadSha256"] == hashlib.sha256(payload).hexdigest()
+    listed = control.get("/control/v1/jobs", params={"region": region, "limit": 1000}).json()["items"]
+    assert {j["jobId"] for j in listed} == {f"nasty-{n}" for n in NASTY}
+    assert all(j["status"] == "COMPLETED_WITH_FINDINGS" for j in listed)
+
+
+def test_new_status_or_payload_makes_a_new_revision_and_repeats_do_not(env, registry, control):
+    region = control.add_region(registry.url)
+    registry.add_items([payload_item("j1", b'{"v":1}', status="RUNNING")])
+    assert run_sync(env, "registry-sweep", "--region", region).returncode == 0
+    registry.add_items([payload_item("j1", b'{"v":1}', status="RUNNING"),                       # same again: no revision
+                        payload_item("j1", b'{"v":2}', status="SOME_FUTURE_STATUS"),            # unknown status kept
+                        payload_item("j1", b'{"v":2}', status="SOME_FUTURE_STATUS")])
+    assert run_sync(env, "registry-sweep", "--region", region).returncode == 0
+    job = control.get(f"/control/v1/regions/{region}/jobs/j1").json()
+    assert [(r["revision"], r["status"], r["canonicalPayload"]) for r in job["revisions"]] == [
+        (1, "RUNNING", {"v": 1}), (2, "SOME_FUTURE_STATUS", {"v": 2})]
+    assert job["status"] == "SOME_FUTURE_STATUS"
+    first = control.get(f"/control/v1/regions/{region}/jobs/j1/canonical-payload", params={"revision": 1})
+    assert first.content == b'{"v":1}'
+
+
+def test_requests_carry_a_fresh_preflight_jwt_and_no_other_token(env, registry, control):
+    registry.add_items([payload_item("a", b"{}")])
+    region = control.add_region(registry.url)
+    assert run_sync(env, "registry-sweep", "--region", region).returncode == 0
+    jwks = requests.get(env["CONTROLPLANE_JWKS_URL"]).json()
+    seen = registry.requests()
+    assert {s["path"] for s in seen} == {"/v1/registry/jobs", "/v1/registry/nodes"}
+    jtis = set()
+    for s in seen:
+        text = json.dumps(s)
+        for secret in (env["PPOS_CONTROL_TOKEN"], env["CONTROLPLANE_INTERNAL_TOKEN"], env["CONTROLPLANE_PROVISIONER_SECRET"]):
+            assert secret not in text
+        auth = s["headers"]["authorization"]
+        assert auth.startswith("Bearer ")
+        token = auth.split(" ", 1)[1]
+        header = pyjwt.get_unverified_header(token)
+        assert header["alg"] == "EdDSA" and header["typ"] == "preflight+jwt"
+        key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+        claims = pyjwt.decode(token, pyjwt.PyJWK(key).key, algorithms=["EdDSA"], audience=region, issuer="controlplane",
+                              options={"require": ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"]})
+        assert 0 < claims["exp"] - claims["iat"] <= 300
+        assert claims["exp"] - time.time() <= 300
+        assert claims["scope"].startswith("registry:")
+        jtis.add(claims["jti"])
+        with pytest.raises(pyjwt.InvalidAudienceError):
+            pyjwt.decode(token, pyjwt.PyJWK(key).key, algorithms=["EdDSA"], audience="another-region")
+    assert len(jtis) == len(seen)  # minted fresh for each call
+
+
+def test_metering_spaces_requests_at_the_region_rate(env, registry, control):
+    registry.control("generate", {"count": 50, "prefix": "m"})
+    region = control.add_region(registry.url, pageSize=10, requestsPerSecond=5)
+    started = time.monotonic()
+    assert run_sync(env, "registry-sweep", "--region", region).returncode == 0
+    elapsed = time.monotonic() - started
+    calls = len(registry.requests())  # 5 job pages + 1 nodes call
+    assert calls == 6
+    assert elapsed >= calls / 5 - 0.05, f"{calls} requests at 5/s took {elapsed:.2f}s"
+    times = [s["at"] for s in registry.requests()]
+    assert min(b - a for a, b in zip(times, times[1:])) >= 0.18
+
+
+def test_per_run_cap_and_resume_from_the_cursor(env, registry, control):
+    registry.control("generate", {"count": 95, "prefix": "cap"})
+    region = control.add_region(registry.url, pageSize=20, maxRecordsPerRun=50)
+    assert run_sync(env, "registry-sweep", "--region", region).returncode == 0
+    assert sql(env, f"SELECT count(*) FROM jobs WHERE region_id = '{region}'").stdout.strip() == "50"
+    assert run_sync(env, "registry-sweep", "--region", region).returncode == 0
+    assert sql(env, f"SELECT count(*) FROM jobs WHERE region_id = '{region}'").stdout.strip() == "95"
+
+
+def test_retry_after_is_honoured(env, registry, control):
+    registry.add_items([payload_item("ra", b"{}")])
+    registry.control("faults", [{"kind": "429", "retryAfter": 1, "count": 1}])
+    region = control.add_region(registry.url)
+    started = time.monotonic()
+    r = run_sync(env, "registry-sweep", "--region", region)
+    elapsed = time.monotonic() - started
+    assert r.returncode == 0, r.stderr
+    times = [s["at"] for s in registry.requests() if s["path"] == "/v1/registry/jobs"]
+    assert len(times) == 2 and times[1] - times[0] >= 0.95 and elapsed >= 1
+    assert sql(env, f"SELECT count(*) FROM jobs WHERE region_id = '{region}'").stdout.strip() == "1"
+
+
+def test_server_errors_then_success(env, registry, control):
+    registry.add_items([payload_item("e", b"{}")])
+    registry.control("faults", [{"kind": "500", "count": 2}])
+    region = control.add_region(registry.url)
+    r = run_sync(env, "registry-sweep", "--region", region)
+    assert r.returncode == 0, r.stderr
+    assert control.get(f"/control/v1/regions/{region}").json()["health"] == "HEALTHY"
+
+
+def test_a_malformed_page_is_never_partly_applied_and_the_region_is_partial(env, registry, control):
+    registry.control("generate", {"count": 30, "prefix": "mal"})
+    region = control.add_region(registry.url, pageSize=10)
+    # Page 1 fine; page 2 malformed on every attempt.
+    registry.control("faults", [{"kind": "slow", "delay": 0, "count": 1}, {"kind": "malformed", "count": 10}])
+    r = run_sync(env, "registry-sweep", "--region", region, extra={"CONTROLPLANE_SYNC_MAX_ATTEMPTS": "3"})
+    assert r.returncode == 2
+    assert sql(env, f"SELECT count(*) FROM jobs WHERE region_id = '{region}'").stdout.strip() == "10"
+    state = control.get(f"/control/v1/regions/{region}").json()
+    assert state["health"] == "PARTIAL" and state["lastSweepOutcome"] == "PARTIAL"
+    run = sql(env, f"SELECT pages, records, outcome, error FROM sweep_runs WHERE region_id = '{region}'").stdout
+    assert run.startswith("1|10|PARTIAL|malformed page")
+    # Truncated bodies are the same kind of failure.
+    registry.control("faults", [{"kind": "truncated", "count": 10}])
+    assert run_sync(env, "registry-sweep", "--region", region, extra={"CONTROLPLANE_SYNC_MAX_ATTEMPTS": "2"}).returncode == 2
+    registry.control("faults", [])
+    assert run_sync(env, "registry-sweep", "--region", region).returncode == 0
+    assert sql(env, f"SELECT count(*) FROM jobs WHERE region_id = '{region}'").stdout.strip() == "30"
+    assert control.get(f"/control/v1/regions/{region}").json()["health"] == "HEALTHY"
+
+
+def test_registry_down_degrades_the_region_with_exit_status_2(env, control):
+    region = control.add_region("http://127.0.0.1:9")  # nothing listens on the discard port
+    r = run_sync(env, "registry-sweep", "--region", region, extra={"CONTROLPLANE_SYNC_MAX_ATTEMPTS": "2"})
+    assert r.returncode == 2
+    state = control.get(f"/control/v1/regions/{region}").json()
+    assert state["health"] == "DEGRADED" and state["lastSweepOutcome"] == "FAILED"
+    assert "sweep failed" in state["healthReason"]
+    control.patch(f"/control/v1/regions/{region}", {"enabled": False})
+
+
+def test_kill_9_mid_backlog_then_resume_loses_and_duplicates_nothing(env, registry, control):
+    registry.control("generate", {"count": 50000, "minSize": 100, "maxSize": 300, "prefix": "bk"})
+    region = control.add_region(registry.url, pageSize=500, maxRecordsPerRun=100000)
+    process = subprocess.Popen([env["CONTROLPLANE_SYNC"], "registry-sweep", "--region", region], env=sync_environment(env),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    count = lambda: int(sql(env, f"SELECT count(*) FROM jobs WHERE region_id = '{region}'").stdout or 0)
+    assert wait_until(lambda: count() >= 5000, timeout=120, interval=0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = count()
+    assert killed_at < 50000, "the sweep finished before it could be killed"
+    r = run_sync(env, "registry-sweep", "--region", region)
+    assert r.returncode == 0, r.stderr
+    totals = sql(env, f"""SELECT count(*), count(DISTINCT job_id) FROM jobs WHERE region_id = '{region}';
+                          SELECT count(*), count(DISTINCT (job_id, revision)), max(revision) FROM job_revisions WHERE region_id = '{region}'""").stdout.split()
+    assert totals == ["50000|50000", "50000|50000|1"], (killed_at, totals)
+
+
+def test_two_sweeps_at_once_each_region_swept_by_one(env, registry, control):
+    registry.control("generate", {"count": 40, "prefix": "cc"})
+    region = control.add_region(registry.url, pageSize=10, requestsPerSecond=4)
+    environment = sync_environment(env)
+    procs = [subprocess.Popen([env["CONTROLPLANE_SYNC"], "registry-sweep", "--region", region], env=environment,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=60)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert sum("another sweep holds it" in o for o in outputs) == 1
+    assert sql(env, f"SELECT count(*) FROM sweep_runs WHERE region_id = '{region}'").stdout.strip() == "1"
+    assert sql(env, f"SELECT count(*) FROM job_revisions WHERE region_id = '{region}'").stdout.strip() == "40"
+
+
+def test_nodes_are_tracked_with_staleness_and_a_version_census(env, registry, control):
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    registry.control("nodes", {"items": [
+        {"nodeId": "n-1", "containerVersion": "2.0.0", "readiness": "READY", "lastHeartbeatAt": now},
+        {"nodeId": "n-2", "containerVersion": "2.0.0", "readiness": "DRAINING", "lastHeartbeatAt": now},
+        {"nodeId": "n-3", "containerVersion": "1.9.0", "readiness": "READY", "lastHeartbeatAt": "2020-01-01T00:00:00Z"}]})
+    region = control.add_region(registry.url)
+    assert run_sync(env, "registry-sweep", "--region", region).returncode == 0
+    nodes = {n["nodeId"]: n["readiness"] for n in control.get("/control/v1/nodes", params={"region": region}).json()["items"]}
+    assert nodes == {"n-1": "READY", "n-2": "DRAINING", "n-3": "STALE"}
+    stale = control.get("/control/v1/nodes", params={"region": region, "readiness": "STALE"}).json()["items"]
+    assert [n["nodeId"] for n in stale] == ["n-3"]
+    census = control.get(f"/control/v1/regions/{region}/versions").json()["items"]
+    assert census == [{"containerVersion": "2.0.0", "nodes": 2, "ready": 1}, {"containerVersion": "1.9.0", "nodes": 1, "ready": 0}]
+    r = run_sync(env, "health-sweep")
+    assert r.returncode == 0
+    assert sql(env, f"SELECT stale_since IS NOT NULL FROM nodes WHERE region_id = '{region}' AND node_id = 'n-3'").stdout.strip() == "t"
+
+
+def test_commands_are_delivered_once_with_a_jwt_and_audited(env, registry, control):
+    region = control.add_region(registry.url)
+    body = {"region": region, "kind": "QUEUE_CAPACITY", "target": "queue-a", "params": {"capacity": 40},
+            "reason": "campaign", "idempotencyKey": "cap-" + region}
+    created = control.post("/control/v1/commands", body)
+    assert created.status_code == 201 and created.json()["status"] == "PENDING"
+    again = control.post("/control/v1/commands", body)
+    assert again.status_code == 200 and again.json()["id"] == created.json()["id"]
+    conflict = control.post("/control/v1/commands", {**body, "params": {"capacity": 41}})
+    assert_problem(conflict, 409)
+    registry.control("faults", [{"kind": "503", "path": "commands", "count": 1}])
+    r = run_sync(env, "deliver")
+    assert r.returncode == 0, r.stderr
+    cid = created.json()["id"]
+    assert control.get(f"/control/v1/commands/{cid}").json()["status"] == "PENDING"  # rescheduled after the 503
+    sql(env, f"UPDATE governance_commands SET next_attempt_at = now() WHERE id = '{cid}'")
+    assert run_sync(env, "deliver").returncode == 0
+    command = control.get(f"/control/v1/commands/{cid}").json()
+    assert command["status"] == "DELIVERED" and command["attempts"] == 2
+    assert [a["toStatus"] for a in command["audit"]] == ["PENDING", "DELIVERED"]
+    applied = registry.commands()
+    assert [c["commandId"] for c in applied] == [cid]
+    assert applied[0]["params"] == {"capacity": 40} and applied[0]["kind"] == "QUEUE_CAPACITY"
+    posts = [s for s in registry.requests() if s["method"] == "POST"]
+    assert all(s["headers"]["authorization"].startswith("Bearer ey") for s in posts)
+    ack = control.post(f"/control/v1/commands/{cid}/acknowledge", {"detail": "capacity visible"})
+    assert ack.json()["status"] == "ACKNOWLEDGED"
+    assert_problem(control.post(f"/control/v1/commands/{cid}/acknowledge"), 409)
+
+
+def test_a_command_the_registry_refuses_fails_without_retries(env, registry, control):
+    region = control.add_region(registry.url)
+    cid = control.post("/control/v1/commands", {"region": region, "kind": "REIMAGE_NODE", "target": "n-9",
+                                                "reason": "manual"}).json()["id"]
+    registry.control("faults", [{"kind": "400", "path": "commands", "count": 1}])
+    assert run_sync(env, "deliver").returncode == 0
+    command = control.get(f"/control/v1/commands/{cid}").json()
+    assert command["status"] == "FAILED" and "HTTP 400" in command["lastError"]
+
+
+def test_admin_jobs_sync_a_region_now(env, registry, control):
+    registry.control("generate", {"count": 5, "prefix": "adm"})
+    region = control.add_region(registry.url)
+    job = control.post("/control/v1/admin-jobs", {"kind": "SYNC_REGION", "region": region, "reason": "operator asked"})
+    assert job.status_code == 201 and job.json()["status"] == "PENDING"
+    assert run_sync(env, "deliver").returncode == 0
+    done = control.get(f"/control/v1/admin-jobs/{job.json()['id']}").json()
+    assert done["status"] == "SUCCEEDED" and done["result"]["records"] == 5
+    assert sql(env, f"SELECT trigger FROM sweep_runs WHERE region_id = '{region}'").stdout.strip() == "admin_job"
