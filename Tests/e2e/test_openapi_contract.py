@@ -55,3 +55,18 @@ def test_the_check_notices_a_mismatch(env):
     spec = load("controlplane.yaml")
     spec["paths"]["/internal/undocumented-extra"] = {"get": {"operationId": "extra", "responses": {"200": {"description": "x"}}}}
     assert documented_routes(spec) - served_routes(env) == {("GET", "/internal/undocumented-extra", "extra")}
+
+
+def test_no_value_was_lost_to_yaml_flow_syntax():
+    """An unquoted comma inside `{…}` silently splits a description into a null-valued key."""
+    def nulls(node, path):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if v is None:
+                    yield path + [k]
+                yield from nulls(v, path + [k])
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                yield from nulls(v, path + [i])
+    for name in ("controlplane.yaml", "registry.yaml"):
+        assert list(nulls(load(name), [name])) == []
