@@ -17,16 +17,18 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         .target(name: "ServiceLog"),
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
         .target(name: "FastCGI", dependencies: ["CFastCGI", "ServiceLog"]),
         .target(name: "Postgres", dependencies: ["CPostgres", "ServiceLog"]),
+        .target(name: "Mail", dependencies: ["CCurl"]),
         .target(name: "ControlPlane", dependencies: ["FastCGI", "Postgres", "Crypto", "ServiceLog"]),
 
         .executableTarget(name: "controlplaned", dependencies: ["ControlPlane", "FastCGI", "Postgres", "ServiceLog"]),
         .executableTarget(name: "controlplane-sync", dependencies: [
-            "ControlPlane", "Postgres", "Crypto",
+            "ControlPlane", "Postgres", "Crypto", "Mail",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "cpctl", dependencies: [

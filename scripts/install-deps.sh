@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is present.
 set -euo pipefail
 
-APT_PACKAGES=(nginx-light postgresql postgresql-contrib libfcgi-dev libpq-dev libssl-dev
+APT_PACKAGES=(nginx-light postgresql postgresql-contrib libfcgi-dev libpq-dev libssl-dev libcurl4-openssl-dev
               openssl curl ca-certificates python3 python3-pip procps)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -148,6 +148,8 @@ CONTROLPLANE_TOKEN_CACHE_SECONDS=${CONTROLPLANE_TOKEN_CACHE_SECONDS:-5}
 CONTROLPLANE_PROVISIONER_SECRET=$CONTROLPLANE_PROVISIONER_SECRET
 PPOS_CONTROL_TOKEN=$PPOS_CONTROL_TOKEN
 CONTROLPLANE_JWT_KEY_FILES=$JWT_KEYS
+CONTROLPLANE_HASH_KEY=$CONTROLPLANE_HASH_KEY
+CONTROLPLANE_DICTIONARY_POLL_SECONDS=${CONTROLPLANE_DICTIONARY_POLL_SECONDS:-2}
 ENV
     umask 022
     stop_backend
@@ -175,6 +177,7 @@ start_nginx() {
     ln -sfn "$REPO/nginx/snippets" "$RUN/nginx/snippets"
     sed -e "s#@RUN_DIR@#$RUN#g" -e "s#@PUBLIC_PORT@#$PUBLIC_PORT#g" -e "s#@TLS_PORT@#$TLS_PORT#g" \
         -e "s#@INTERNAL_PORT@#$INTERNAL_PORT#g" -e "s#@STATIC_PORT@#$STATIC_PORT#g" \
+        -e "s#@TRIAL_RATE@#${TRIAL_RATE:-10r/s}#g" \
         "$REPO/nginx/dev.conf.template" > "$RUN/nginx/nginx.conf"
     "$NGINX" -t -q -c "$RUN/nginx/nginx.conf" -p "$RUN/nginx" -e "$RUN/nginx/error.log" || die "nginx config test failed"
     if alive "$RUN/nginx/nginx.pid"; then
@@ -229,6 +232,9 @@ CPCTL='$BIN/cpctl'
 CONTROLPLANE_SYNC='$BIN/controlplane-sync'
 CONTROLPLANE_SMTP_HOST='127.0.0.1'
 CONTROLPLANE_SMTP_PORT='$SMTP_PORT'
+CONTROLPLANE_SMTP_URL='smtp://127.0.0.1:$SMTP_PORT'
+CONTROLPLANE_SMTP_TLS='off'
+CONTROLPLANE_MAIL_FROM='trials@controlplane.localhost'
 CONTROLPLANE_MAIL_DIR='$RUN/mail'
 CONTROLPLANE_PG_BIN='$PGBIN'
 CONTROLPLANE_PG_DATA='$PGDIR/data'

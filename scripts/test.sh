@@ -8,7 +8,7 @@ cd "$REPO"
 
 export STACK_DIR="$REPO/.run/test" PUBLIC_PORT=18080 TLS_PORT=18443 INTERNAL_PORT=18081 STATIC_PORT=18082 \
        SMTP_PORT=12525 BUILD_CONFIG=debug PG_FSYNC=off \
-       CONTROLPLANE_TOKEN_CACHE_SECONDS=1
+       CONTROLPLANE_TOKEN_CACHE_SECONDS=1 TRIAL_RATE=2000r/s
 
 echo "== build (debug, with tests)"
 swift build --build-tests 2>&1 | grep -E "error|warning: |Build complete" || true

@@ -17,6 +17,9 @@ public struct ApplicationSettings: Sendable {
     public var nodeStaleSeconds = 40
     /// Public keys served as JWKS (the PREFLIGHT_JWT signing keys).
     public var jwtKeys: [SigningKey] = []
+    /// Key of the HMACs in signup attempt logs and of one-time codes (`CONTROLPLANE_HASH_KEY`).
+    public var hashKey: [UInt8]?
+    public var trial = TrialSettings()
 
     public init(databaseURL: String, databaseOptions: PostgresConnection.Options = .init(), accessLog: Bool = true,
                 tokenCacheSeconds: Int = 5, provisionerSecret: String? = nil) {
@@ -42,6 +45,11 @@ public struct ApplicationSettings: Sendable {
         controlTokenHashes = try ControlTokens.load(environment).map { ServiceToken.hash($0) }
         nodeStaleSeconds = try environment.int("CONTROLPLANE_NODE_STALE_SECONDS", default: 40, range: 1...86_400)
         jwtKeys = try SigningKey.load(environment)
+        hashKey = try environment.secret("CONTROLPLANE_HASH_KEY").map { Array($0.utf8) }
+        if let key = hashKey, key.count < 16 {
+            throw ConfigurationError.invalid(key: "CONTROLPLANE_HASH_KEY", expected: "at least 16 characters of secret")
+        }
+        trial = try TrialSettings(environment: environment)
         if let secret = provisionerSecret, StandardWebhooks.key(fromSecret: secret) == nil {
             throw ConfigurationError.invalid(key: "CONTROLPLANE_PROVISIONER_SECRET", expected: "whsec_ followed by base64 of 24 to 64 bytes")
         }
@@ -53,6 +61,7 @@ public final class Application: Sendable {
     public let settings: ApplicationSettings
     public let router: Router
     public let logger: Logger
+    public let dictionary = DomainDictionary()
 
     /// `routes` is replaceable so tests can drive the responder with routes of their own.
     public init(settings: ApplicationSettings, logger: Logger, routes: (inout Router) -> Void = Routes.register(on:)) {
@@ -68,6 +77,14 @@ public final class Application: Sendable {
         ApplicationResponder(application: self,
                              database: PostgresConnection(conninfo: settings.databaseURL, options: settings.databaseOptions),
                              tokenCache: ServiceTokenCache(ttlSeconds: settings.tokenCacheSeconds))
+    }
+
+    /// Work that runs beside the worker threads: the dictionary watcher.
+    public func startBackgroundTasks() {
+        var options = settings.databaseOptions
+        options.applicationName = "controlplaned-watcher"
+        dictionary.startWatching(conninfo: settings.databaseURL, options: options,
+                                 pollSeconds: settings.trial.dictionaryPollSeconds, logger: logger)
     }
 }
 
@@ -119,5 +136,30 @@ public enum Routes {
         router.add("GET", "/control/v1/admin-jobs", operationId: "listAdminJobs", CommandHandlers.listAdminJobs)
         router.add("GET", "/control/v1/admin-jobs/{id}", operationId: "getAdminJob", CommandHandlers.getAdminJob)
         router.add("GET", "/control/v1/rules", operationId: "listGovernanceRules", RulesHandler.list)
+
+        router.add("POST", "/v1/trial/email/check", operationId: "checkTrialEmail", EmailCheckHandler.check)
+        router.add("POST", "/v1/trial/manual-approval/draft", operationId: "createTrialDraft", DraftHandlers.create)
+        router.add("GET", "/v1/trial/manual-approval/{draftId}", operationId: "getTrialDraft", DraftHandlers.get)
+        router.add("POST", "/v1/trial/manual-approval/{draftId}/work-email/otp", operationId: "requestWorkEmailCode",
+                   DraftHandlers.requestCode)
+        router.add("POST", "/v1/trial/manual-approval/{draftId}/work-email/verify", operationId: "verifyWorkEmailCode",
+                   DraftHandlers.verifyCode)
+        router.add("POST", "/v1/trial/manual-approval/{draftId}/submit-details", operationId: "submitTrialDetails",
+                   DraftHandlers.submitDetails)
+        router.add("POST", "/v1/trial/manual-approval/{draftId}/sms/otp", operationId: "requestSmsCodeGone", DraftHandlers.smsGone)
+        router.add("POST", "/v1/trial/manual-approval/{draftId}/sms/verify", operationId: "verifySmsCodeGone", DraftHandlers.smsGone)
+        router.add("POST", "/v1/trial/sms/otp", operationId: "requestTrialSmsGone", DraftHandlers.smsGone)
+        router.add("POST", "/v1/trial/sms/verify", operationId: "verifyTrialSmsGone", DraftHandlers.smsGone)
+
+        router.add("GET", "/internal/trial/manual-approvals", operationId: "listManualApprovals", TrialAdminHandlers.listApprovals)
+        router.add("POST", "/internal/trial/manual-approvals/{draftId}/approve", operationId: "approveManualApproval",
+                   TrialAdminHandlers.approve)
+        router.add("POST", "/internal/trial/manual-approvals/{draftId}/reject", operationId: "rejectManualApproval",
+                   TrialAdminHandlers.reject)
+        router.add("GET", "/internal/trial/signup-attempts", operationId: "listSignupAttempts", TrialAdminHandlers.attempts)
+        router.add("GET", "/internal/trial/domains", operationId: "listEmailDomains", TrialAdminHandlers.listDomains)
+        router.add("POST", "/internal/trial/domains", operationId: "addEmailDomain", TrialAdminHandlers.addDomain)
+        router.add("POST", "/internal/trial/domains/import", operationId: "importEmailDomains", TrialAdminHandlers.importDomains)
+        router.add("DELETE", "/internal/trial/domains/{domain}", operationId: "deleteEmailDomain", TrialAdminHandlers.deleteDomain)
     }
 }

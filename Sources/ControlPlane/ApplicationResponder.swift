@@ -30,7 +30,7 @@ public final class ApplicationResponder: Responder {
                 routeName = route.template
                 let context = RequestContext(request: request, parameters: parameters, database: database,
                                              settings: application.settings, logger: application.logger,
-                                             tokenCache: tokenCache)
+                                             tokenCache: tokenCache, dictionary: application.dictionary)
                 response = try route.handler(context)
             }
         } catch {

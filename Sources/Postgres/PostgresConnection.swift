@@ -101,8 +101,11 @@ public final class PostgresConnection {
     /// Runs `body` in a transaction. If the connection turned out to be broken before
     /// COMMIT was sent, nothing was committed, so the whole body runs once more on a new
     /// connection; a failure at or after COMMIT is never retried (its outcome is unknown).
+    /// Inside an open transaction it simply runs `body` as part of it, so operations that are
+    /// transactional on their own compose into a larger one.
     @discardableResult
     public func transaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        if let handle, PQtransactionStatus(handle) == PQTRANS_INTRANS { return try body(self) }
         var attempt = 0
         while true {
             attempt += 1
@@ -128,6 +131,38 @@ public final class PostgresConnection {
                 throw error
             }
         }
+    }
+
+    /// Starts listening on a notification channel (a fixed identifier, never user input).
+    public func listen(_ channel: StaticString) throws {
+        try execute(script: "LISTEN \(channel)")
+    }
+
+    /// Waits up to `timeoutMilliseconds` for notifications; returns their channel names.
+    public func waitForNotifications(timeoutMilliseconds: Int32) throws -> [String] {
+        try ensureConnected()
+        guard let handle else { return [] }
+        var channels = drainNotifications(handle)
+        if !channels.isEmpty { return channels }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        let ready = poll(&descriptor, 1, timeoutMilliseconds)
+        if ready > 0 {
+            guard PQconsumeInput(handle) == 1 else {
+                close()
+                throw PostgresError(kind: .connectionUnavailable, sqlState: nil, serverMessage: "connection lost while listening")
+            }
+            channels = drainNotifications(handle)
+        }
+        return channels
+    }
+
+    private func drainNotifications(_ handle: OpaquePointer) -> [String] {
+        var channels: [String] = []
+        while let notification = PQnotifies(handle) {
+            channels.append(String(cString: notification.pointee.relname))
+            PQfreemem(notification)
+        }
+        return channels
     }
 
     /// Takes an advisory lock for the session if free; false when another session holds it.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ControlPlane
 import Foundation
+import Mail
 import Postgres
 import ServiceLog
 
@@ -68,10 +69,14 @@ struct Sync: ParsableCommand {
                 let commands = configuration.signingKeys.isEmpty ? CommandDeliverer.Summary()
                     : try CommandDeliverer(db: db, configuration: configuration, http: http, logger: logger).run(max: max)
                 let webhooks = try deliverer.run()
+                var emails = EmailDeliverer.Summary()
+                if let mailer = try emailDeliverer(environment, db: db, logger: logger) { emails = try mailer.run(max: max) }
                 logger.info("deliver finished", ["adminJobs": .int(jobs), "commandsDelivered": .int(commands.delivered),
                                                  "commandsRescheduled": .int(commands.rescheduled), "commandsFailed": .int(commands.failed),
                                                  "webhooksDelivered": .int(webhooks.delivered),
-                                                 "webhooksRescheduled": .int(webhooks.failed), "webhooksDead": .int(webhooks.dead)])
+                                                 "webhooksRescheduled": .int(webhooks.failed), "webhooksDead": .int(webhooks.dead),
+                                                 "emailsSent": .int(emails.sent), "emailsRescheduled": .int(emails.rescheduled),
+                                                 "emailsDead": .int(emails.dead), "emailsSuperseded": .int(emails.superseded)])
             }
         }
     }
@@ -84,7 +89,15 @@ struct Sync: ParsableCommand {
             let environment = try loadEnvironment()
             let db = try connect(environment)
             let result = try withDatabase { try HealthSweeper(db: db, configuration: try syncConfiguration(environment), logger: logger).run() }
-            logger.info("health sweep finished", ["staleNodesMarked": .int(result.staleNodes), "staleRegions": .int(result.staleRegions)])
+            let retention = try TrialSettings(environment: environment).attemptRetentionDays
+            let purged = try withDatabase {
+                try db.query("""
+                    DELETE FROM signup_attempts WHERE id IN (
+                        SELECT id FROM signup_attempts WHERE occurred_at < now() - make_interval(days => \(retention)) LIMIT 100000)
+                    """).affectedRows
+            }
+            logger.info("health sweep finished", ["staleNodesMarked": .int(result.staleNodes), "staleRegions": .int(result.staleRegions),
+                                                  "signupAttemptsPurged": .int(purged)])
         }
     }
 }
@@ -116,6 +129,28 @@ func withDatabase<T>(_ body: () throws -> T) throws -> T {
 func fail(_ code: Int32, _ message: String) -> ExitCode {
     Logger(component: "controlplane-sync").error(message)
     return ExitCode(code)
+}
+
+/// The SMTP deliverer, when CONTROLPLANE_SMTP_URL is set (else email rows wait).
+func emailDeliverer(_ environment: Environment, db: PostgresConnection, logger: Logger) throws -> EmailDeliverer? {
+    guard let url = environment["CONTROLPLANE_SMTP_URL"] else { return nil }
+    do {
+        guard let tls = SMTPClient.TLS(rawValue: environment.string("CONTROLPLANE_SMTP_TLS", default: "required")) else {
+            throw ConfigurationError.invalid(key: "CONTROLPLANE_SMTP_TLS", expected: "required, opportunistic or off")
+        }
+        guard url.hasPrefix("smtp://") || url.hasPrefix("smtps://") else {
+            throw ConfigurationError.invalid(key: "CONTROLPLANE_SMTP_URL", expected: "smtp://host:port or smtps://host:port")
+        }
+        guard let key = try environment.secret("CONTROLPLANE_HASH_KEY") else { throw ConfigurationError.missing("CONTROLPLANE_HASH_KEY") }
+        let smtp = SMTPClient(settings: .init(url: url, tls: tls, username: environment["CONTROLPLANE_SMTP_USERNAME"],
+                                              password: try environment.secret("CONTROLPLANE_SMTP_PASSWORD"),
+                                              timeoutSeconds: try environment.int("CONTROLPLANE_SMTP_TIMEOUT_SECONDS", default: 30, range: 1...300),
+                                              caFile: environment["CONTROLPLANE_SMTP_CA_FILE"]))
+        return EmailDeliverer(db: db, smtp: smtp, from: environment.string("CONTROLPLANE_MAIL_FROM", default: "no-reply@localhost"),
+                              hashKey: Array(key.utf8), trial: try TrialSettings(environment: environment), logger: logger)
+    } catch let error as ConfigurationError {
+        throw fail(78, "\(error)")
+    }
 }
 
 func syncConfiguration(_ environment: Environment) throws -> SyncConfiguration {

@@ -46,6 +46,7 @@ do {
     }
     let configuration = try serverConfiguration(from: environment)
     let application = Application(settings: try ApplicationSettings(environment: environment), logger: logger)
+    application.startBackgroundTasks()
     let server = FastCGIServer(configuration: configuration, logger: logger) { _ in application.makeResponder() }
     exit(try server.run())
 } catch {

@@ -114,3 +114,14 @@ def test_security_headers_and_no_server_version(internal, public):
         assert r.headers["server"] == "nginx"
         assert r.headers["x-content-type-options"] == "nosniff"
         assert "strict-transport-security" not in r.headers  # plain HTTP: no HSTS
+
+
+def test_rate_limited_requests_get_a_429_problem_with_cors(public):
+    # The probe location shares the trial routes' mechanism with a tiny limit (1/min, burst 1).
+    statuses = [requests.get(f"{public}/api/trial/rate-limit-probe", headers={"origin": ALLOWED_ORIGIN}) for _ in range(4)]
+    limited = [r for r in statuses if r.status_code == 429]
+    assert limited, [r.status_code for r in statuses]
+    body = assert_problem(limited[0], 429)
+    assert body["type"] == "urn:controlplane:problem:rate-limited"
+    assert limited[0].headers["retry-after"] == "1"
+    assert limited[0].headers["access-control-allow-origin"] == ALLOWED_ORIGIN

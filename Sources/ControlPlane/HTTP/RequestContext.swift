@@ -11,6 +11,7 @@ public struct RequestContext {
     public let settings: ApplicationSettings
     public let logger: Logger
     let tokenCache: ServiceTokenCache
+    public let dictionary: DomainDictionary
 
     public var traceId: String { request.traceId }
 

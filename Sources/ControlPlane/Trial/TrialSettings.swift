@@ -1,0 +1,25 @@
+/// The trial funnel's limits (one-time codes per OWASP ASVS V6: ≥ 6 digits from a CSPRNG,
+/// ≤ 10 minutes, ≤ 5 submissions, a new code replaces the old, sends rate-limited).
+public struct TrialSettings: Sendable {
+    public var codeDigits = 6
+    public var codeLifetimeSeconds = 600
+    public var maxCodeAttempts = 5
+    public var resendCooldownSeconds = 60
+    public var maxSendsPerDraft = 5
+    public var maxSendsPerAddressPerDay = 10
+    public var dictionaryPollSeconds = 2.0
+    /// Signup attempt rows older than this are purged by `controlplane-sync health-sweep`.
+    public var attemptRetentionDays = 90
+
+    public init() {}
+
+    public init(environment: Environment) throws {
+        codeLifetimeSeconds = try environment.int("CONTROLPLANE_OTP_LIFETIME_SECONDS", default: 600, range: 60...600)
+        maxCodeAttempts = try environment.int("CONTROLPLANE_OTP_MAX_ATTEMPTS", default: 5, range: 1...5)
+        resendCooldownSeconds = try environment.int("CONTROLPLANE_OTP_RESEND_COOLDOWN_SECONDS", default: 60, range: 0...3600)
+        maxSendsPerDraft = try environment.int("CONTROLPLANE_OTP_MAX_SENDS_PER_DRAFT", default: 5, range: 1...100)
+        maxSendsPerAddressPerDay = try environment.int("CONTROLPLANE_OTP_MAX_SENDS_PER_ADDRESS_PER_DAY", default: 10, range: 1...1000)
+        dictionaryPollSeconds = try environment.double("CONTROLPLANE_DICTIONARY_POLL_SECONDS", default: 2)
+        attemptRetentionDays = try environment.int("CONTROLPLANE_SIGNUP_ATTEMPT_RETENTION_DAYS", default: 90, range: 1...3650)
+    }
+}

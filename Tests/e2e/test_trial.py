@@ -1,0 +1,322 @@
+"""The public trial funnel end to end through nginx with a browser's headers, the code read
+from the message the real SMTP server received; attacks on the codes; the runtime
+dictionary; operator review."""
+import email
+import glob
+import os
+import re
+import subprocess
+import time
+import uuid
+
+import pytest
+import requests
+
+from conftest import assert_problem, wait_until
+from governance_support import run_sync, sql
+from tenants_support import Internal, cpctl, make_token
+
+ORIGIN = "http://localhost:3000"
+BROWSER = {"origin": ORIGIN, "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", "accept": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def public(env):
+    return env["CONTROLPLANE_URL"]
+
+
+def post(public, path, body, secret=None, trace=None):
+    headers = dict(BROWSER)
+    if secret:
+        headers["authorization"] = f"Bearer {secret}"
+    if trace:
+        headers["x-trace-id"] = trace
+    return requests.post(f"{public}/api/trial{path}", json=body, headers=headers)
+
+
+def check(public, address):
+    r = post(public, "/email/check", {"email": address})
+    assert r.status_code == 200, r.text
+    assert r.headers["access-control-allow-origin"] == ORIGIN
+    return r.json()
+
+
+def deliver(env):
+    r = run_sync(env, "deliver", extra={"CONTROLPLANE_SMTP_URL": env["CONTROLPLANE_SMTP_URL"], "CONTROLPLANE_SMTP_TLS": "off",
+                                        "CONTROLPLANE_HASH_KEY": env["CONTROLPLANE_HASH_KEY"],
+                                        "CONTROLPLANE_MAIL_FROM": env["CONTROLPLANE_MAIL_FROM"]})
+    assert r.returncode == 0, r.stderr
+
+
+def code_for(env, address):
+    """The newest message to `address` in the SMTP server's store; returns the code in it."""
+    def latest():
+        for path in sorted(glob.glob(os.path.join(env["CONTROLPLANE_MAIL_DIR"], "*.eml")), reverse=True):
+            with open(path, "rb") as f:
+                message = email.message_from_bytes(f.read())
+            if message["To"] == address:
+                return message
+        return None
+    message = wait_until(latest, timeout=10)
+    assert message is not None, f"no message to {address}"
+    assert message["Subject"] == "Your verification code"
+    match = re.search(r"code is (\d{6})\.", message.get_payload(decode=True).decode())
+    return match.group(1)
+
+
+def new_draft(public, address="someone@gmail.com"):
+    r = post(public, "/manual-approval/draft", {"email": address})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["status"] == "draft" and body["draftSecret"].startswith("cpds_")
+    return body["draftId"], body["draftSecret"]
+
+
+def work_address():
+    return f"jane.{uuid.uuid4().hex[:8]}@acme-{uuid.uuid4().hex[:6]}.com"
+
+
+DETAILS = {"companyName": "Acme Robotics", "contactName": "Jane Kim", "country": "KR", "companySize": "51-200",
+           "useCase": "ERP for our factories"}
+
+
+def test_classifications(public):
+    assert check(public, "someone@gmail.com")["classification"] == "free"
+    assert check(public, "someone@GMAIL.COM.")["domain"] == "gmail.com"
+    assert check(public, "x@mail.yahoo.co.kr") == {"classification": "free", "domain": "mail.yahoo.co.kr",
+                                                   "next": "manual_approval", "reason": check(public, "x@mail.yahoo.co.kr")["reason"]}
+    assert check(public, "x@naver.com")["next"] == "manual_approval"
+    assert check(public, "x@mailinator.com")["classification"] == "disposable"
+    assert check(public, "x@" + uuid.uuid4().hex[:8] + ".io")["next"] == "self_serve"
+    assert check(public, "x@bücher.de")["domain"] == "xn--bcher-kva.de"
+    for bad in ("nope", "a@b", '"q"@acme.com', "a@localhost", "a b@acme.com", "a@[10.0.0.1]"):
+        assert check(public, bad) == {"classification": "invalid", "domain": None, "next": "reject",
+                                      "reason": check(public, bad)["reason"]}
+
+
+def test_every_check_is_logged_with_hashes_only(env, public):
+    trace = "trial-log-" + uuid.uuid4().hex[:8]
+    address = f"logme.{uuid.uuid4().hex[:6]}@gmail.com"
+    requests.post(f"{public}/api/trial/email/check", json={"email": address}, headers={**BROWSER, "x-trace-id": trace})
+    row = sql(env, f"SELECT step, email_domain, outcome, length(email_hash), length(ip_hash) FROM signup_attempts WHERE trace_id = '{trace}'").stdout.strip()
+    assert row == "email_check|gmail.com|free|32|32"
+    dump = sql(env, "SELECT * FROM signup_attempts").stdout
+    assert address not in dump and "127.0.0.1" not in dump
+    _, token = make_token(env, "trial:read")
+    listed = Internal(env["CONTROLPLANE_INTERNAL_URL"], token).get("/internal/trial/signup-attempts", params={"domain": "gmail.com", "limit": 5})
+    assert listed.status_code == 200 and listed.json()["items"][0]["traceId"] == trace
+    r = cpctl(env, "trials", "attempts", "--domain", "gmail.com", "--limit", "3")
+    assert trace in r.stdout
+
+
+def test_the_whole_funnel_from_check_to_approval(env, public):
+    assert check(public, "founder@gmail.com")["next"] == "manual_approval"
+    preflight = requests.options(f"{public}/api/trial/manual-approval/draft",
+                                 headers={"origin": ORIGIN, "access-control-request-method": "POST",
+                                          "access-control-request-headers": "content-type, authorization, x-trace-id"})
+    assert preflight.status_code == 204 and "authorization" in preflight.headers["access-control-allow-headers"]
+    draft, secret = new_draft(public, "founder@gmail.com")
+    work = work_address()
+    r = post(public, f"/manual-approval/{draft}/work-email/otp", {"workEmail": work}, secret)
+    assert r.status_code == 202 and r.json()["status"] == "code_sent"
+    deliver(env)
+    code = code_for(env, work)
+    assert sql(env, f"SELECT otp_hash IS NOT NULL FROM trial_drafts WHERE id = '{draft}'").stdout.strip() == "t"
+    assert code not in sql(env, "SELECT * FROM trial_drafts").stdout + sql(env, "SELECT * FROM email_outbox").stdout
+    assert post(public, f"/manual-approval/{draft}/submit-details", DETAILS, secret).status_code == 409  # not verified yet
+    r = post(public, f"/manual-approval/{draft}/work-email/verify", {"code": code}, secret)
+    assert r.status_code == 200 and r.json() == {"status": "email_verified"}
+    r = post(public, f"/manual-approval/{draft}/submit-details", DETAILS, secret)
+    assert r.status_code == 202
+    status = requests.get(f"{public}/api/trial/manual-approval/{draft}", headers={**BROWSER, "authorization": f"Bearer {secret}"})
+    assert status.json()["status"] == "submitted" and status.json()["workEmailVerified"] is True
+    assert status.json()["workEmail"].startswith("j***@")
+
+    _, reviewer = make_token(env, "trial:review")
+    api = Internal(env["CONTROLPLANE_INTERNAL_URL"], reviewer)
+    pending = api.get("/internal/trial/manual-approvals", params={"status": "submitted"}).json()["items"]
+    mine = [d for d in pending if d["draftId"] == draft]
+    assert mine and mine[0]["workEmail"] == work and mine[0]["companyName"] == "Acme Robotics"
+    approved = api.post(f"/internal/trial/manual-approvals/{draft}/approve", {"reason": "looks legitimate"})
+    assert approved.status_code == 200, approved.text
+    tenant = approved.json()["tenant"]
+    assert tenant["status"] == "provisioning" and tenant["slug"].startswith("acme-robotics-")
+    assert approved.json()["tenantId"] == tenant["id"]
+    assert_problem(api.post(f"/internal/trial/manual-approvals/{draft}/approve", {}), 409)  # decided once
+    decisions = sql(env, f"SELECT decision, actor, reason FROM trial_decisions WHERE draft_id = '{draft}'").stdout.strip()
+    assert decisions.startswith("approved|service:") and decisions.endswith("looks legitimate")
+    # The organization now exists: a colleague's check says so.
+    assert check(public, "colleague@" + work.split("@")[1])["classification"] == "existing_tenant"
+
+
+def test_reject_and_cpctl_review(env, public):
+    ids = []
+    for _ in range(2):
+        draft, secret = new_draft(public)
+        work = work_address()
+        post(public, f"/manual-approval/{draft}/work-email/otp", {"workEmail": work}, secret)
+        deliver(env)
+        assert post(public, f"/manual-approval/{draft}/work-email/verify", {"code": code_for(env, work)}, secret).status_code == 200
+        assert post(public, f"/manual-approval/{draft}/submit-details", DETAILS, secret).status_code == 202
+        ids.append(draft)
+    r = cpctl(env, "trials", "reject", ids[0], "--reason", "spam")
+    assert r.returncode == 0 and '"rejected"' in r.stdout
+    r = cpctl(env, "trials", "approve", ids[1])
+    assert r.returncode == 0 and '"approved"' in r.stdout
+    assert cpctl(env, "trials", "approve", ids[0]).returncode != 0
+    _, reviewer = make_token(env, "trial:review")
+    api = Internal(env["CONTROLPLANE_INTERNAL_URL"], reviewer)
+    assert_problem(api.post(f"/internal/trial/manual-approvals/{uuid.uuid4()}/reject", {"reason": "x"}), 404)
+    assert_problem(api.post(f"/internal/trial/manual-approvals/{ids[0]}/reject", {}), 422)
+
+
+def otp_ready_draft(env, public):
+    draft, secret = new_draft(public)
+    work = work_address()
+    assert post(public, f"/manual-approval/{draft}/work-email/otp", {"workEmail": work}, secret).status_code == 202
+    deliver(env)
+    return draft, secret, work, code_for(env, work)
+
+
+def test_wrong_codes_until_lockout(env, public):
+    draft, secret, work, code = otp_ready_draft(env, public)
+    wrong = "000000" if code != "000000" else "111111"
+    for left in (4, 3, 2, 1):
+        r = post(public, f"/manual-approval/{draft}/work-email/verify", {"code": wrong}, secret)
+        assert assert_problem(r, 422)["type"] == "urn:controlplane:problem:wrong-code"
+    r = post(public, f"/manual-approval/{draft}/work-email/verify", {"code": wrong}, secret)
+    assert assert_problem(r, 422)["type"] == "urn:controlplane:problem:too-many-attempts"
+    # The right code no longer works: the code is dead.
+    r = post(public, f"/manual-approval/{draft}/work-email/verify", {"code": code}, secret)
+    assert assert_problem(r, 422)["type"] == "urn:controlplane:problem:no-active-code"
+    assert sql(env, f"SELECT status FROM trial_drafts WHERE id = '{draft}'").stdout.strip() == "draft"
+
+
+def test_expired_and_replayed_codes(env, public):
+    draft, secret, work, code = otp_ready_draft(env, public)
+    sql(env, f"UPDATE trial_drafts SET otp_expires_at = now() - interval '1 second' WHERE id = '{draft}'")
+    r = post(public, f"/manual-approval/{draft}/work-email/verify", {"code": code}, secret)
+    assert assert_problem(r, 422)["type"] == "urn:controlplane:problem:code-expired"
+    draft, secret, work, code = otp_ready_draft(env, public)
+    assert post(public, f"/manual-approval/{draft}/work-email/verify", {"code": code}, secret).status_code == 200
+    replay = post(public, f"/manual-approval/{draft}/work-email/verify", {"code": code}, secret)
+    assert replay.status_code == 409  # verified: the draft no longer takes codes
+
+
+def test_another_drafts_secret_and_missing_secret(env, public):
+    draft_a, secret_a = new_draft(public)
+    draft_b, secret_b = new_draft(public)
+    for path, body in ((f"/manual-approval/{draft_a}/work-email/otp", {"workEmail": work_address()}),
+                       (f"/manual-approval/{draft_a}/work-email/verify", {"code": "123456"}),
+                       (f"/manual-approval/{draft_a}/submit-details", DETAILS)):
+        assert_problem(post(public, path, body, secret_b), 404)
+        assert_problem(post(public, path, body), 401)
+        assert_problem(post(public, path, body, "cpds_" + "A" * 43), 404)
+    assert_problem(requests.get(f"{public}/api/trial/manual-approval/{draft_a}", headers={"authorization": f"Bearer {secret_b}"}), 404)
+    assert sql(env, f"SELECT otp_sends, status FROM trial_drafts WHERE id = '{draft_a}'").stdout.strip() == "0|draft"
+
+
+def test_resend_cooldown_and_caps(env, public):
+    draft, secret = new_draft(public)
+    work = work_address()
+    assert post(public, f"/manual-approval/{draft}/work-email/otp", {"workEmail": work}, secret).status_code == 202
+    r = post(public, f"/manual-approval/{draft}/work-email/otp", {"workEmail": work}, secret)
+    assert assert_problem(r, 429)["type"] == "urn:controlplane:problem:resend-cooldown"
+    assert 0 < int(r.headers["retry-after"]) <= 60
+    # Past the cooldown (moved back in time), a resend replaces the old code.
+    deliver(env)
+    first = code_for(env, work)
+    sql(env, f"UPDATE trial_drafts SET otp_requested_at = now() - interval '2 minutes' WHERE id = '{draft}'")
+    assert post(public, f"/manual-approval/{draft}/work-email/otp", {"workEmail": work}, secret).status_code == 202
+    assert_problem(post(public, f"/manual-approval/{draft}/work-email/verify", {"code": first}, secret), 422)
+    # A send flood on one draft hits the per-draft cap.
+    for _ in range(3):
+        sql(env, f"UPDATE trial_drafts SET otp_requested_at = now() - interval '2 minutes' WHERE id = '{draft}'")
+        assert post(public, f"/manual-approval/{draft}/work-email/otp", {"workEmail": work}, secret).status_code == 202
+    sql(env, f"UPDATE trial_drafts SET otp_requested_at = now() - interval '2 minutes' WHERE id = '{draft}'")
+    r = post(public, f"/manual-approval/{draft}/work-email/otp", {"workEmail": work}, secret)
+    assert assert_problem(r, 429)["type"] == "urn:controlplane:problem:send-limit"
+    deliver(env)
+    superseded = sql(env, f"SELECT count(*) FROM email_outbox WHERE draft_id = '{draft}' AND status = 'superseded'").stdout.strip()
+    assert int(superseded) >= 3  # only the newest request was sent
+
+
+def test_per_address_daily_cap(env, public):
+    work = work_address()
+    for _ in range(10):
+        draft, secret = new_draft(public)
+        assert post(public, f"/manual-approval/{draft}/work-email/otp", {"workEmail": work}, secret).status_code == 202
+    draft, secret = new_draft(public)
+    r = post(public, f"/manual-approval/{draft}/work-email/otp", {"workEmail": work}, secret)
+    assert assert_problem(r, 429)["type"] == "urn:controlplane:problem:send-limit"
+
+
+@pytest.mark.parametrize("address", ["me@gmail.com", "me@mailinator.com", "not-an-address", "me@blocked-" + uuid.uuid4().hex[:4] + ".example"])
+def test_codes_go_only_to_work_addresses(env, public, address):
+    if "blocked-" in address:
+        assert cpctl(env, "domains", "add", "--kind", "blocked", address.split("@")[1]).returncode == 0
+        time.sleep(3)
+    draft, secret = new_draft(public)
+    r = post(public, f"/manual-approval/{draft}/work-email/otp", {"workEmail": address}, secret)
+    problem = assert_problem(r, 422)
+    assert problem["invalidParams"][0]["name"] == "workEmail"
+    assert sql(env, f"SELECT count(*) FROM email_outbox WHERE draft_id = '{draft}'").stdout.strip() == "0"
+
+
+def test_bad_bodies_are_4xx_and_change_nothing(env, public):
+    draft, secret = new_draft(public)
+    before = sql(env, "SELECT count(*) FROM trial_drafts").stdout
+    cases = [("/email/check", {"mail": "x@y.co"}), ("/email/check", {"email": 5}), ("/email/check", {"email": "a@b.co", "x": 1}),
+             ("/manual-approval/draft", {}), ("/manual-approval/draft", {"email": "nope"})]
+    for path, body in cases:
+        r = post(public, path, body)
+        assert r.status_code in (400, 422), (path, body, r.text)
+    for body in ({**DETAILS, "country": "Korea"}, {**DETAILS, "companySize": "huge"}, {**DETAILS, "companyName": ""},
+                 {**DETAILS, "useCase": "x" * 2001}, {k: v for k, v in DETAILS.items() if k != "country"}):
+        assert post(public, f"/manual-approval/{draft}/submit-details", body, secret).status_code in (400, 409, 422)
+    raw = requests.post(f"{public}/api/trial/email/check", data="{not json", headers={**BROWSER, "content-type": "application/json"})
+    assert_problem(raw, 400)
+    raw = requests.post(f"{public}/api/trial/email/check", data=b'{"email":"\xff\xfe@x.io"}', headers={**BROWSER, "content-type": "application/json"})
+    assert raw.status_code == 400
+    big = requests.post(f"{public}/api/trial/email/check", data='{"email":"' + "a" * 20000 + '"}',
+                        headers={**BROWSER, "content-type": "application/json"})
+    assert_problem(big, 413)
+    assert sql(env, "SELECT count(*) FROM trial_drafts").stdout == before
+
+
+def test_sms_routes_are_gone(public):
+    draft, secret = new_draft(public)
+    for path in (f"/manual-approval/{draft}/sms/otp", f"/manual-approval/{draft}/sms/verify", "/sms/otp", "/sms/verify"):
+        r = post(public, path, {"phone": "+821000000000"}, secret)
+        assert assert_problem(r, 410)["type"] == "urn:controlplane:problem:sms-removed"
+
+
+def test_dictionary_changes_apply_within_5_seconds(env, public):
+    domain = f"newfree-{uuid.uuid4().hex[:8]}.com"
+    assert check(public, f"a@{domain}")["classification"] == "work"
+    started = time.monotonic()
+    assert cpctl(env, "domains", "add", "--kind", "free", domain).returncode == 0
+    # Every worker thread of the running backend sees it (many requests spread over the pool).
+    assert wait_until(lambda: all(check(public, f"a@{domain}")["classification"] == "free" for _ in range(20)), timeout=5)
+    print(f"dictionary change visible after {time.monotonic() - started:.2f}s")
+    assert cpctl(env, "domains", "remove", domain).returncode == 0
+    assert wait_until(lambda: check(public, f"a@{domain}")["classification"] == "work", timeout=5)
+
+
+def test_domain_import_and_api(env, tmp_path):
+    _, token = make_token(env, "domains:manage")
+    api = Internal(env["CONTROLPLANE_INTERNAL_URL"], token)
+    names = [f"imp-{i}-{uuid.uuid4().hex[:6]}.net" for i in range(50)]
+    listing = tmp_path / "list.txt"
+    listing.write_text("# a comment\n" + "\n".join(names) + "\nnot a domain!\n\n")
+    r = cpctl(env, "domains", "import", "--kind", "disposable", str(listing))
+    assert r.returncode == 0 and "50 added or changed, 1 invalid" in r.stdout
+    r = api.post("/internal/trial/domains/import", {"kind": "free", "domains": names[:5] + ["Bad Domain"]})
+    assert r.json() == {"received": 6, "imported": 5, "invalid": 1, "invalidExamples": ["Bad Domain"]}
+    assert api.post("/internal/trial/domains", {"domain": "EXAMPLE-" + uuid.uuid4().hex[:4] + ".ORG", "kind": "blocked"}).status_code == 201
+    assert_problem(api.post("/internal/trial/domains", {"domain": "x", "kind": "free"}), 422)
+    assert_problem(api.post("/internal/trial/domains", {"domain": "x.org", "kind": "evil"}), 422)
+    assert api.delete(f"/internal/trial/domains/{names[0]}").status_code == 204
+    assert_problem(api.delete(f"/internal/trial/domains/{names[0]}"), 404)
+    page = api.get("/internal/trial/domains", params={"kind": "disposable", "limit": 10}).json()
+    assert len(page["items"]) == 10 and page["nextCursor"]
