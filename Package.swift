@@ -31,6 +31,8 @@ let package = Package(
             "ControlPlane", "Postgres", "Crypto", "Mail",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // In-process micro-benchmarks that `make bench` runs (no I/O).
+        .executableTarget(name: "controlplane-bench", dependencies: ["ControlPlane"]),
         .executableTarget(name: "cpctl", dependencies: [
             "ControlPlane", "Postgres", "Crypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -173,7 +173,7 @@ stop_backend() {
 }
 
 start_nginx() {
-    mkdir -p "$RUN/nginx/tmp"
+    mkdir -p "$RUN/nginx/tmp" "$RUN/nginx/extra"
     ln -sfn "$REPO/nginx/snippets" "$RUN/nginx/snippets"
     sed -e "s#@RUN_DIR@#$RUN#g" -e "s#@PUBLIC_PORT@#$PUBLIC_PORT#g" -e "s#@TLS_PORT@#$TLS_PORT#g" \
         -e "s#@INTERNAL_PORT@#$INTERNAL_PORT#g" -e "s#@STATIC_PORT@#$STATIC_PORT#g" \

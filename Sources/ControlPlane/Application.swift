@@ -92,6 +92,7 @@ public final class Application: Sendable {
 public enum Routes {
     public static func register(on router: inout Router) {
         router.add("GET", "/internal/health", operationId: "getHealth", HealthHandlers.health)
+        router.add("GET", "/internal/live", operationId: "getLiveness", HealthHandlers.live)
 
         router.add("POST", "/internal/tenants", operationId: "createTenant", TenantHandlers.create)
         router.add("GET", "/internal/tenants/{id}", operationId: "getTenant", TenantHandlers.get)

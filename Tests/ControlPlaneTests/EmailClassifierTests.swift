@@ -33,6 +33,10 @@ final class EmailClassifierTests: XCTestCase {
         XCTAssertEqual(EmailClassifier.classify("a@пример.рф", table: table).domain, "xn--e1afmkfd.xn--p1ai")
         XCTAssertEqual(EmailClassifier.classify("a@例え.jp", table: table).domain, "xn--r8jz45g.jp")
         XCTAssertEqual(EmailClassifier.classify("user@acme.com.", table: table).domain, "acme.com")
+        // NFC: a decomposed é, the Angstrom sign and conjoining jamo normalize like their composed forms.
+        XCTAssertEqual(EmailClassifier.classify("a@cafe\u{301}.fr", table: table).domain, EmailClassifier.classify("a@café.fr", table: table).domain)
+        XCTAssertEqual(EmailClassifier.classify("a@\u{212B}ngstrom.se", table: table).domain, EmailClassifier.classify("a@\u{C5}ngstrom.se", table: table).domain)
+        XCTAssertEqual(EmailClassifier.classify("a@\u{1112}\u{1161}\u{11AB}.kr", table: table).domain, EmailClassifier.classify("a@한.kr", table: table).domain)
         XCTAssertEqual(EmailClassifier.classify("JOHN@ACME.COM", table: table).address, "JOHN@acme.com")
     }
 

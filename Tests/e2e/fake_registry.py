@@ -57,9 +57,12 @@ def generate(spec):
     prefix = spec.get("prefix", "job")
     out = []
     base = len(items)
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789 "
+    pool = "".join(rng.choice(alphabet) for _ in range(65536))  # sliced per item: fast and varied
     for i in range(count):
         size = rng.randint(low, high)
-        filler = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789 ") for _ in range(max(0, size - 120)))
+        start = rng.randrange(0, 65536 - max(0, size - 120) or 1)
+        filler = pool[start:start + max(0, size - 120)]
         payload = ('{"jobId":"%s-%d","nodeId":"node-%d","findings":[{"code":"F%d","severity":"info"}],"log":"%s"}'
                    % (prefix, base + i, i % 7, i % 13, filler)).encode()
         out.append(item_bytes(f"{prefix}-{base + i}", rng.choice(statuses), "2026-11-21T10:00:00.000Z", payload))

@@ -49,14 +49,20 @@ public struct EmailAddress: Sendable, Equatable {
     }()
 
     public static func parse(_ input: String) -> Result<EmailAddress, Problem> {
-        var bytes = Array(input.utf8)
-        while let first = bytes.first, first == 0x20 { bytes.removeFirst() }
-        while let last = bytes.last, last == 0x20 { bytes.removeLast() }
+        var text = input
+        return text.withUTF8 { parse(bytes: $0) }
+    }
+
+    static func parse(bytes whole: UnsafeBufferPointer<UInt8>) -> Result<EmailAddress, Problem> {
+        var start = 0, end = whole.count
+        while start < end && whole[start] == 0x20 { start += 1 }
+        while end > start && whole[end - 1] == 0x20 { end -= 1 }
+        let bytes = UnsafeBufferPointer(rebasing: whole[start..<end])
         if bytes.isEmpty { return .failure(.empty) }
         if bytes.count > 1024 { return .failure(.tooLong) }
         guard let at = bytes.lastIndex(of: UInt8(ascii: "@")) else { return .failure(.missingAt) }
-        let localBytes = bytes[..<at]
-        let domainBytes = bytes[(at + 1)...]
+        let localBytes = UnsafeBufferPointer(rebasing: bytes[..<at])
+        let domainBytes = UnsafeBufferPointer(rebasing: bytes[(at + 1)...])
         if localBytes.first == UInt8(ascii: "\"") { return .failure(.localPartQuoted) }
         if localBytes.contains(UInt8(ascii: "@")) { return .failure(.severalAts) }
         if bytes.contains(where: { $0 < 0x21 || $0 == 0x7F }) { return .failure(.whitespace) }
@@ -73,7 +79,7 @@ public struct EmailAddress: Sendable, Equatable {
             }
             localPart = String(decoding: localBytes, as: UTF8.self)
         } else {
-            guard let text = String(validating: localBytes, as: UTF8.self) else { return .failure(.localPartCharacter) }
+            guard let text = String(validating: Array(localBytes), as: UTF8.self) else { return .failure(.localPartCharacter) }
             localPart = text.precomposedStringWithCanonicalMapping
             for scalar in localPart.unicodeScalars {
                 if scalar.isASCII {
@@ -93,7 +99,7 @@ public struct EmailAddress: Sendable, Equatable {
         if localPart.utf8.count > 64 { return .failure(.localPartTooLong) }
         if localPart.hasPrefix(".") || localPart.hasSuffix(".") || localPart.contains("..") { return .failure(.localPartDots) }
 
-        switch normalizeDomain(domainBytes) {
+        switch normalizeDomain(buffer: domainBytes) {
         case .failure(let problem): return .failure(problem)
         case .success(let domain):
             if localPart.utf8.count + 1 + domain.utf8.count > 254 { return .failure(.tooLong) }
@@ -103,48 +109,83 @@ public struct EmailAddress: Sendable, Equatable {
 
     /// Lowercase ASCII (A-label) form of a domain, or why it cannot be one.
     public static func normalizeDomain<Bytes: Collection>(_ input: Bytes) -> Result<String, Problem> where Bytes.Element == UInt8 {
-        var bytes = Array(input)
-        if bytes.last == UInt8(ascii: ".") { bytes.removeLast() }
+        let bytes = Array(input)
+        return bytes.withUnsafeBufferPointer { normalizeDomain(buffer: $0) }
+    }
+
+    static func normalizeDomain(buffer input: UnsafeBufferPointer<UInt8>) -> Result<String, Problem> {
+        var bytes = input
+        if bytes.last == UInt8(ascii: ".") { bytes = UnsafeBufferPointer(rebasing: bytes.dropLast()) }
         if bytes.isEmpty { return .failure(.domainEmpty) }
         if bytes.first == UInt8(ascii: "[") { return .failure(.domainLiteral) }
-        var ascii: [UInt8]
         if bytes.allSatisfy({ $0 < 0x80 }) {
-            ascii = bytes.map { ($0 >= 65 && $0 <= 90) ? $0 + 32 : $0 }
-        } else {
-            guard let text = String(validating: bytes, as: UTF8.self) else { return .failure(.domainLabel) }
-            // Ideographic and fullwidth full stops separate labels too (IDNA).
-            let unified = text.replacingOccurrences(of: "\u{3002}", with: ".").replacingOccurrences(of: "\u{FF0E}", with: ".")
-                .replacingOccurrences(of: "\u{FF61}", with: ".")
-            let folded = unified.lowercased().precomposedStringWithCanonicalMapping
-            var labels: [String] = []
-            for label in folded.split(separator: ".", omittingEmptySubsequences: false) {
-                for scalar in label.unicodeScalars where !scalar.isASCII {
-                    let p = scalar.properties
-                    guard p.isAlphabetic || p.numericType != nil || p.generalCategory == .nonspacingMark
-                          || p.generalCategory == .spacingMark else { return .failure(.domainLabel) }
+            // ASCII: lowercase straight into the String's storage, check it in place.
+            let domain = String(unsafeUninitializedCapacity: bytes.count) { out in
+                for i in 0..<bytes.count {
+                    let c = bytes[i]
+                    out[i] = (c >= 65 && c <= 90) ? c + 32 : c
                 }
-                guard let a = Punycode.toASCII(label: String(label)) else { return .failure(.domainLabel) }
-                labels.append(a)
+                return bytes.count
             }
-            ascii = Array(labels.joined(separator: ".").utf8)
+            var copy = domain
+            if let problem = copy.withUTF8({ checkLabels($0) }) { return .failure(problem) }
+            return .success(domain)
         }
-        if ascii.count > 253 { return .failure(.domainTooLong) }
-        var labelCount = 0, labelStart = 0
-        for i in 0...ascii.count {
-            if i == ascii.count || ascii[i] == UInt8(ascii: ".") {
-                let label = ascii[labelStart..<i]
-                guard (1...63).contains(label.count), label.first != UInt8(ascii: "-"), label.last != UInt8(ascii: "-"),
-                      label.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == UInt8(ascii: "-") })
-                else { return .failure(.domainLabel) }
-                labelCount += 1
-                labelStart = i + 1
+        // Unicode: IDNA conversion label by label.
+        guard let text = String(validating: Array(bytes), as: UTF8.self) else { return .failure(.domainLabel) }
+        // Ideographic and fullwidth full stops separate labels too (IDNA).
+        var unified = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\u{3002}", "\u{FF0E}", "\u{FF61}": unified.append(".")
+            default: unified.append(scalar)
             }
         }
-        if labelCount < 2 { return .failure(.domainSingleLabel) }
-        let tld = ascii[(ascii.lastIndex(of: UInt8(ascii: "."))! + 1)...]
-        if tld.allSatisfy({ $0 >= 48 && $0 <= 57 }) { return .failure(.domainNumericTLD) }
-        let domain = String(decoding: ascii, as: UTF8.self)
-        if specialUse.contains(String(decoding: tld, as: UTF8.self)) { return .failure(.domainSpecialUse) }
-        return .success(domain)
+        let lowered = String(unified).lowercased()
+        // NFC only when something can change: a combining mark, a singleton or excluded
+        // decomposition, or conjoining Hangul jamo (Foundation's normalization is the costly step).
+        let folded = lowered.unicodeScalars.contains {
+            $0.properties.canonicalCombiningClass != .notReordered || $0.properties.isFullCompositionExclusion
+                || (0x1100...0x11FF).contains($0.value) || (0xA960...0xA97F).contains($0.value) || (0xD7B0...0xD7FF).contains($0.value)
+        } ? lowered.precomposedStringWithCanonicalMapping : lowered
+        var labels: [String] = []
+        for label in folded.split(separator: ".", omittingEmptySubsequences: false) {
+            for scalar in label.unicodeScalars where !scalar.isASCII {
+                let p = scalar.properties
+                guard p.isAlphabetic || p.numericType != nil || p.generalCategory == .nonspacingMark
+                      || p.generalCategory == .spacingMark else { return .failure(.domainLabel) }
+            }
+            guard let a = Punycode.toASCII(label: String(label)) else { return .failure(.domainLabel) }
+            labels.append(a)
+        }
+        let ascii = Array(labels.joined(separator: ".").utf8)
+        if let problem = ascii.withUnsafeBufferPointer({ checkLabels($0) }) { return .failure(problem) }
+        return .success(String(decoding: ascii, as: UTF8.self))
     }
+
+    /// LDH labels of 1–63 octets, at least two, no numeric or special-use top level.
+    static func checkLabels(_ ascii: UnsafeBufferPointer<UInt8>) -> Problem? {
+        if ascii.count > 253 { return .domainTooLong }
+        var labelCount = 0, labelStart = 0, lastStart = 0
+        for i in 0...ascii.count where i == ascii.count || ascii[i] == UInt8(ascii: ".") {
+            let length = i - labelStart
+            guard (1...63).contains(length), ascii[labelStart] != UInt8(ascii: "-"), ascii[i - 1] != UInt8(ascii: "-") else {
+                return .domainLabel
+            }
+            for j in labelStart..<i {
+                let c = ascii[j]
+                guard (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == UInt8(ascii: "-") else { return .domainLabel }
+            }
+            labelCount += 1
+            lastStart = labelStart
+            labelStart = i + 1
+        }
+        if labelCount < 2 { return .domainSingleLabel }
+        let tld = UnsafeBufferPointer(rebasing: ascii[lastStart...])
+        if tld.allSatisfy({ $0 >= 48 && $0 <= 57 }) { return .domainNumericTLD }
+        for name in specialUseBytes where name.count == tld.count && name.elementsEqual(tld) { return .domainSpecialUse }
+        return nil
+    }
+
+    static let specialUseBytes: [[UInt8]] = specialUse.map { Array($0.utf8) }
 }
