@@ -1,5 +1,5 @@
 # The README's commands. Each script says what it does at its top.
-.PHONY: run stop test build clean
+.PHONY: run stop test build clean bench
 
 run:
 	@scripts/install-deps.sh
@@ -18,3 +18,7 @@ build:
 
 clean: stop
 	rm -rf .run .build
+
+bench:
+	@scripts/install-deps.sh
+	@scripts/bench.sh

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# `make bench`: a throwaway release-mode stack under .run/bench/ with realistic data, then
+# each hot path measured against its reference in the same run (scripts/bench.py), written
+# to bench/results.md. Every load goes to 127.0.0.1 only.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+export STACK_DIR="$REPO/.run/bench" PUBLIC_PORT=28080 TLS_PORT=28443 INTERNAL_PORT=28081 STATIC_PORT=28082 SMTP_PORT=22525 \
+       BUILD_CONFIG=release TRIAL_RATE=1000000r/s CONTROLPLANE_ACCESS_LOG=off PG_FSYNC=on
+
+missing=()
+for pkg in wrk php8.2-fpm; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+scripts/stack.sh stop >/dev/null 2>&1 || true
+pkill -f "php-fpm.*$STACK_DIR" 2>/dev/null || true
+rm -rf "$STACK_DIR"
+cleanup() {
+    pkill -f "php-fpm.*$STACK_DIR" 2>/dev/null || true
+    [ -n "${REGISTRY_PID:-}" ] && kill "$REGISTRY_PID" 2>/dev/null || true
+    scripts/stack.sh stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+scripts/stack.sh start
+
+# php-fpm (pm = static) behind the same nginx: the FastCGI responder most users would pick.
+mkdir -p "$STACK_DIR/php"
+cat > "$STACK_DIR/php/ping.php" <<'PHP'
+<?php header('Content-Type: application/json'); echo '{"status":"ok"}';
+PHP
+cat > "$STACK_DIR/php/php-fpm.conf" <<CONF
+[global]
+pid = $STACK_DIR/php/php-fpm.pid
+error_log = $STACK_DIR/php/error.log
+[bench]
+user = www-data
+group = www-data
+listen = $STACK_DIR/php/php.sock
+listen.mode = 0666
+pm = static
+pm.max_children = 16
+CONF
+"$(command -v php-fpm8.2 || echo /usr/sbin/php-fpm8.2)" -y "$STACK_DIR/php/php-fpm.conf" -R
+cat > "$STACK_DIR/nginx/extra/php.conf" <<CONF
+server {
+    listen 127.0.0.1:28083;
+    location / {
+        fastcgi_pass unix:$STACK_DIR/php/php.sock;
+        fastcgi_param SCRIPT_FILENAME $STACK_DIR/php/ping.php;
+        fastcgi_param REQUEST_METHOD \$request_method;
+        fastcgi_param QUERY_STRING \$query_string;
+    }
+}
+CONF
+nginx -c "$STACK_DIR/nginx/nginx.conf" -p "$STACK_DIR/nginx" -e "$STACK_DIR/nginx/error.log" -s reload
+sleep 1
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 Tests/e2e/fake_registry.py --port "$port" &
+REGISTRY_PID=$!
+python3 scripts/bench.py --env "$STACK_DIR/dev.env" --registry "http://127.0.0.1:$port" --php "http://127.0.0.1:28083/" \
+    --duration "${BENCH_SECONDS:-10}" --out bench/results.md
