@@ -6,7 +6,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 export STACK_DIR="$REPO/.run/bench" PUBLIC_PORT=28080 TLS_PORT=28443 INTERNAL_PORT=28081 STATIC_PORT=28082 SMTP_PORT=22525 \
-       BUILD_CONFIG=release TRIAL_RATE=1000000r/s CONTROLPLANE_ACCESS_LOG=off PG_FSYNC=on
+       BUILD_CONFIG=release TRIAL_LIMIT_KEY='$cp_no_limit' CONTROLPLANE_ACCESS_LOG=off PG_FSYNC=on
 
 missing=()
 for pkg in wrk php8.2-fpm; do

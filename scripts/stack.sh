@@ -142,7 +142,7 @@ start_backend() {
 CONTROLPLANE_LISTEN=$RUN/fcgi.sock
 CONTROLPLANE_SOCKET_MODE=0666
 CONTROLPLANE_DATABASE_URL=$APP_URL
-CONTROLPLANE_THREADS=${CONTROLPLANE_THREADS:-16}
+${CONTROLPLANE_THREADS:+CONTROLPLANE_THREADS=$CONTROLPLANE_THREADS}
 CONTROLPLANE_DRAIN_TIMEOUT_SECONDS=20
 CONTROLPLANE_TOKEN_CACHE_SECONDS=${CONTROLPLANE_TOKEN_CACHE_SECONDS:-5}
 CONTROLPLANE_PROVISIONER_SECRET=$CONTROLPLANE_PROVISIONER_SECRET
@@ -178,15 +178,20 @@ start_nginx() {
     ln -sfn "$REPO/nginx/snippets" "$RUN/nginx/snippets"
     sed -e "s#@RUN_DIR@#$RUN#g" -e "s#@PUBLIC_PORT@#$PUBLIC_PORT#g" -e "s#@TLS_PORT@#$TLS_PORT#g" \
         -e "s#@INTERNAL_PORT@#$INTERNAL_PORT#g" -e "s#@STATIC_PORT@#$STATIC_PORT#g" \
-        -e "s#@TRIAL_RATE@#${TRIAL_RATE:-10r/s}#g" \
+        -e "s#@TRIAL_RATE@#${TRIAL_RATE:-10r/s}#g" -e "s#@TRIAL_LIMIT_KEY@#${TRIAL_LIMIT_KEY:-\$binary_remote_addr}#g" \
         "$REPO/nginx/dev.conf.template" > "$RUN/nginx/nginx.conf"
     "$NGINX" -t -q -c "$RUN/nginx/nginx.conf" -p "$RUN/nginx" -e "$RUN/nginx/error.log" || die "nginx config test failed"
+    # A restart, not a reload: a reload that nginx refuses (some changes, such as a rate-limit
+    # key, cannot be reloaded) would leave the old configuration running silently.
+    stop_nginx
+    log "starting nginx on 127.0.0.1:$PUBLIC_PORT (http), :$TLS_PORT (https), :$INTERNAL_PORT (internal)"
+    "$NGINX" -c "$RUN/nginx/nginx.conf" -p "$RUN/nginx" -e "$RUN/nginx/error.log"
+}
+
+stop_nginx() {
     if alive "$RUN/nginx/nginx.pid"; then
-        log "reloading nginx"
-        "$NGINX" -c "$RUN/nginx/nginx.conf" -p "$RUN/nginx" -e "$RUN/nginx/error.log" -s reload
-    else
-        log "starting nginx on 127.0.0.1:$PUBLIC_PORT (http), :$TLS_PORT (https), :$INTERNAL_PORT (internal)"
-        "$NGINX" -c "$RUN/nginx/nginx.conf" -p "$RUN/nginx" -e "$RUN/nginx/error.log"
+        "$NGINX" -c "$RUN/nginx/nginx.conf" -p "$RUN/nginx" -e "$RUN/nginx/error.log" -s quit || true
+        for _ in $(seq 1 100); do alive "$RUN/nginx/nginx.pid" || break; sleep 0.1; done
     fi
 }
 
@@ -268,10 +273,7 @@ start() {
 
 stop() {
     stop_backend
-    if alive "$RUN/nginx/nginx.pid"; then
-        "$NGINX" -c "$RUN/nginx/nginx.conf" -p "$RUN/nginx" -e "$RUN/nginx/error.log" -s quit || true
-        for _ in $(seq 1 50); do alive "$RUN/nginx/nginx.pid" || break; sleep 0.1; done
-    fi
+    stop_nginx
     if alive "$RUN/smtp.pid"; then kill "$(cat "$RUN/smtp.pid")" || true; fi
     rm -f "$RUN/smtp.pid"
     if [ -e "$RUN/pg" ] && [ -n "$PGBIN" ]; then

@@ -14,6 +14,7 @@
 
 static inline unsigned int cfcgi_epoll_in_exclusive(void) { return EPOLLIN | EPOLLEXCLUSIVE; }
 static inline unsigned int cfcgi_epoll_in(void) { return EPOLLIN; }
+static inline unsigned int cfcgi_epoll_in_oneshot(void) { return EPOLLIN | EPOLLONESHOT; }
 
 /// Blocks the signals the server handles itself, in the calling thread and every
 /// thread it starts afterwards; one thread then takes them with sigwait.

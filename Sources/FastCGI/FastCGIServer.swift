@@ -37,6 +37,8 @@ public final class FastCGIServer: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private var listenDescriptor: Int32 = -1
     private var wakePipe: [Int32] = [-1, -1]
+    private var poller: Int32 = -1
+    private let slots = SlotPool()
 
     public init(configuration: ServerConfiguration, logger: Logger,
                 makeResponder: @escaping @Sendable (Int) -> any Responder) {
@@ -52,9 +54,13 @@ public final class FastCGIServer: @unchecked Sendable {
         FCGX_Init()
         cfcgi_ignore_sigpipe()
         listenDescriptor = try openListenSocket()
-        guard cfcgi_set_nonblocking(listenDescriptor) == 0, pipe(&wakePipe) == 0 else {
+        poller = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard cfcgi_set_nonblocking(listenDescriptor) == 0, pipe(&wakePipe) == 0, poller >= 0 else {
             throw ServerError.listen("\(configuration.listen) (non-blocking setup failed)")
         }
+        var wake = epoll_event(events: cfcgi_epoll_in(), data: epoll_data_t(u64: Self.wakeToken))
+        epoll_ctl(poller, EPOLL_CTL_ADD, wakePipe[0], &wake)
+        arm(descriptor: listenDescriptor, token: Self.listenToken, add: true)
         logger.info("listening", ["listen": .string(configuration.listen.description),
                                   "threads": .int(configuration.threadCount),
                                   "maxBodyBytes": .int(configuration.maxBodyBytes)])
@@ -87,6 +93,7 @@ public final class FastCGIServer: @unchecked Sendable {
 
         let deadline = DispatchTime.now() + configuration.drainTimeoutSeconds
         let drained = group.wait(timeout: deadline) == .success
+        slots.closeIdleConnections()
         closeListenSocket()
         if drained {
             logger.info("stopped", ["accepted": .int(stats.acceptedCount)])
@@ -122,42 +129,67 @@ public final class FastCGIServer: @unchecked Sendable {
         if listenDescriptor > 0 { close(listenDescriptor) }
     }
 
+    /// Worker threads share one epoll set holding the listen socket, the wake pipe and every
+    /// idle kept connection (FCGI_KEEP_CONN), each armed EPOLLONESHOT so exactly one worker
+    /// takes an event. A kept connection therefore pins no thread: whichever worker wakes
+    /// serves its next request. The listen socket is re-armed as soon as a connection is
+    /// accepted, so accepts never herd.
     private func workerLoop(index: Int) {
         let responder = makeResponder(index)
-        let slot = RequestSlot(listenDescriptor: listenDescriptor)
-        let poller = epoll_create1(Int32(EPOLL_CLOEXEC))
-        guard poller >= 0 else {
-            logger.error("epoll_create1 failed", ["worker": .int(index), "errno": .int(Int(errno))])
-            return
-        }
-        defer { close(poller) }
-        var listenEvent = epoll_event(events: cfcgi_epoll_in_exclusive(), data: epoll_data_t(fd: listenDescriptor))
-        var wakeEvent = epoll_event(events: cfcgi_epoll_in(), data: epoll_data_t(fd: wakePipe[0]))
-        epoll_ctl(poller, EPOLL_CTL_ADD, listenDescriptor, &listenEvent)
-        epoll_ctl(poller, EPOLL_CTL_ADD, wakePipe[0], &wakeEvent)
-        var ready = [epoll_event](repeating: epoll_event(), count: 2)
-
+        var event = epoll_event()
         while !stopping.load(ordering: .relaxed) {
-            if !slot.holdsKeptConnection {
-                let n = epoll_wait(poller, &ready, 2, -1)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    logger.error("epoll_wait failed", ["worker": .int(index), "errno": .int(Int(errno))])
-                    break
-                }
-                if stopping.load(ordering: .relaxed) { break }
+            let n = epoll_wait(poller, &event, 1, -1)
+            if n < 0 {
+                if errno == EINTR { continue }
+                logger.error("epoll_wait failed", ["worker": .int(index), "errno": .int(Int(errno))])
+                break
             }
-            let status = slot.accept()
-            if status < 0 {
-                if status == -EAGAIN || status == -EWOULDBLOCK || status == -EINTR { continue }
-                if stopping.load(ordering: .relaxed) { break }
-                logger.warning("accept failed", ["worker": .int(index), "errno": .int(Int(-status))])
-                usleep(10_000)
-                continue
+            if n == 0 { continue }
+            let token = event.data.u64
+            if token == Self.wakeToken || stopping.load(ordering: .relaxed) { break }
+            let slot: RequestSlot
+            if token == Self.listenToken {
+                slot = slots.acquire(listenDescriptor: listenDescriptor)
+                let status = slot.accept()
+                arm(descriptor: listenDescriptor, token: Self.listenToken, add: false)
+                if status < 0 {
+                    slots.release(slot)
+                    if status != -EAGAIN && status != -EWOULDBLOCK && status != -EINTR && !stopping.load(ordering: .relaxed) {
+                        logger.warning("accept failed", ["worker": .int(index), "errno": .int(Int(-status))])
+                    }
+                    continue
+                }
+            } else {
+                slot = slots.slot(Int(token))
+                // The next request on a kept connection (or its end: libfcgi then closes it).
+                if slot.accept() < 0 {
+                    slots.release(slot)
+                    continue
+                }
             }
             serve(slot: slot, responder: responder)
+            let descriptor = slot.connectionDescriptor
+            if descriptor >= 0 && !stopping.load(ordering: .relaxed) {
+                let add = slot.registeredDescriptor != descriptor
+                slot.registeredDescriptor = descriptor
+                arm(descriptor: descriptor, token: UInt64(slot.id), add: add)
+            } else {
+                slots.release(slot)
+            }
         }
-        slot.finish()
+    }
+
+    static let listenToken = UInt64.max
+    static let wakeToken = UInt64.max - 1
+
+    private func arm(descriptor: Int32, token: UInt64, add: Bool) {
+        var event = epoll_event(events: cfcgi_epoll_in_oneshot(), data: epoll_data_t(u64: token))
+        if epoll_ctl(poller, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, descriptor, &event) != 0 {
+            let first = errno
+            if epoll_ctl(poller, add ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, descriptor, &event) != 0 {
+                logger.error("epoll_ctl failed", ["errno": .int(Int(first))])
+            }
+        }
     }
 
     private func serve(slot: RequestSlot, responder: any Responder) {
@@ -165,6 +197,11 @@ public final class FastCGIServer: @unchecked Sendable {
         let request = slot.readRequest(maxBodyBytes: configuration.maxBodyBytes)
         let response = responder.respond(to: request)
         let delivered = slot.write(response, headOnly: request.method == "HEAD")
+        // Reading stdin to its end lets libfcgi keep a kept connection (it closes one with
+        // unread input) and makes an immediate close safe for the others.
+        if request.bodyProblem == nil && slot.drainInput() && !slot.holdsKeptConnectionAfterThisRequest {
+            slot.closeWithoutLingering()
+        }
         slot.finish()
         let elapsedMs = Int((MonotonicClock.nanoseconds() - request.receivedAt) / 1_000_000)
         let slow = configuration.slowRequestMilliseconds > 0 && elapsedMs >= configuration.slowRequestMilliseconds

@@ -8,7 +8,8 @@ public struct HTTPHeaders: Sendable, Sequence {
     }
 
     public mutating func add(_ name: String, _ value: String) {
-        fields.append((name.lowercased(), value))
+        // Names here are almost always lowercase already; lowercasing allocates, so check first.
+        fields.append((name.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) ? name.lowercased() : name, value))
     }
 
     /// Replaces every field of that name with one.
@@ -18,8 +19,9 @@ public struct HTTPHeaders: Sendable, Sequence {
         fields.append((lower, value))
     }
 
+    /// Lookup by a name given in lowercase (as every caller here does), else folded first.
     public subscript(name: String) -> String? {
-        let lower = name.lowercased()
+        let lower = name.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) ? name.lowercased() : name
         return fields.first { $0.name == lower }?.value
     }
 

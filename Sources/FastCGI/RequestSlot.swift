@@ -1,13 +1,24 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CFastCGI
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// One thread's libfcgi request: the only place that touches libfcgi's pointers.
-final class RequestSlot {
+final class RequestSlot: @unchecked Sendable {  // used by one thread at a time, handed over through epoll
     private let raw: UnsafeMutablePointer<FCGX_Request>
+    /// Index in the pool; carried in epoll events.
+    let id: Int
+    /// The descriptor this slot last registered with epoll (-1: none).
+    var registeredDescriptor: Int32 = -1
 
-    init(listenDescriptor: Int32) {
+    /// The connection descriptor (-1 when none).
+    var connectionDescriptor: Int32 { raw.pointee.ipcFd }
+
+    init(listenDescriptor: Int32, id: Int = 0) {
+        self.id = id
         raw = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         raw.initialize(to: FCGX_Request())
         FCGX_InitRequest(raw, listenDescriptor, 0)
@@ -22,10 +33,31 @@ final class RequestSlot {
     /// True while nginx keeps the connection of the last request open (FCGI_KEEP_CONN).
     var holdsKeptConnection: Bool { raw.pointee.ipcFd >= 0 }
 
+    /// The current request asked to keep the connection (FCGI_KEEP_CONN): never close it early.
+    var holdsKeptConnectionAfterThisRequest: Bool { raw.pointee.keepConnection != 0 }
+
     /// 0 on a request, else a negative errno (a lost race for a connection gives -EAGAIN).
     func accept() -> Int32 { FCGX_Accept_r(raw) }
 
     func finish() { FCGX_Finish_r(raw) }
+
+    /// Reads what is left of stdin (at most `limit` bytes); true when its end was reached.
+    func drainInput(limit: Int = 65536) -> Bool {
+        var scratch = [CChar](repeating: 0, count: 4096)
+        var read = 0
+        while read <= limit {
+            let n = scratch.withUnsafeMutableBufferPointer { FCGX_GetStr($0.baseAddress, Int32($0.count), raw.pointee.in) }
+            if n <= 0 { return FCGX_HasSeenEOF(raw.pointee.in) != 0 || n == 0 }
+            read += Int(n)
+        }
+        return false
+    }
+
+    /// libfcgi closes a connection by shutting down its side and then waiting (up to 2 s)
+    /// for the peer to hang up, so unread input cannot turn into a reset that loses the
+    /// response. When all input has been read there is nothing to protect: a detached
+    /// request is closed at once, freeing the thread a round trip earlier.
+    func closeWithoutLingering() { FCGX_Detach(raw) }
 
     /// Copies the params and reads the body (up to the cap) before libfcgi frees them.
     func readRequest(maxBodyBytes: Int) -> Request {
@@ -35,24 +67,30 @@ final class RequestSlot {
         var headers = HTTPHeaders()
         if var cursor = raw.pointee.envp {
             while let entry = cursor.pointee {
-                let param = String(cString: entry)
                 cursor += 1
-                guard let eq = param.utf8.firstIndex(of: UInt8(ascii: "=")) else { continue }
-                let name = param[..<eq]
-                let value = String(param[param.utf8.index(after: eq)...])
-                switch name {
-                case "REQUEST_METHOD": method = value
-                case "DOCUMENT_URI": documentURI = value
-                case "REQUEST_URI": requestURI = value
-                case "QUERY_STRING": query = value
-                case "REMOTE_ADDR": remote = value
-                case "TRACE_ID": trace = value
-                case "CONTENT_LENGTH": contentLength = value
-                case "CONTENT_TYPE": if !value.isEmpty { headers.add("content-type", value) }
-                default:
-                    if name.hasPrefix("HTTP_") {
-                        headers.add(Self.headerName(fromParam: name.dropFirst(5)), value)
-                    }
+                // Compare names on the C bytes; make Strings only for what the request uses.
+                let length = strlen(entry)
+                let bytes = UnsafeRawPointer(entry).assumingMemoryBound(to: UInt8.self)
+                guard let eqPointer = memchr(entry, Int32(UInt8(ascii: "=")), length) else { continue }
+                let nameLength = UnsafeRawPointer(eqPointer) - UnsafeRawPointer(entry)
+                let name = UnsafeBufferPointer(start: bytes, count: nameLength)
+                let value = { String(decoding: UnsafeBufferPointer(start: bytes + nameLength + 1, count: length - nameLength - 1), as: UTF8.self) }
+                if nameLength > 5 && name[0] == 72 && name[1] == 84 && name[2] == 84 && name[3] == 80 && name[4] == 95 {  // HTTP_
+                    headers.add(Self.headerName(fromParam: UnsafeBufferPointer(rebasing: name[5...])), value())
+                    continue
+                }
+                switch nameLength {
+                case 8 where Self.equal(name, "TRACE_ID"): trace = value()
+                case 11 where Self.equal(name, "REMOTE_ADDR"): remote = value()
+                case 11 where Self.equal(name, "REQUEST_URI"): requestURI = value()
+                case 12 where Self.equal(name, "DOCUMENT_URI"): documentURI = value()
+                case 12 where Self.equal(name, "QUERY_STRING"): query = value()
+                case 12 where Self.equal(name, "CONTENT_TYPE"):
+                    let type = value()
+                    if !type.isEmpty { headers.add("content-type", type) }
+                case 14 where Self.equal(name, "REQUEST_METHOD"): method = value()
+                case 14 where Self.equal(name, "CONTENT_LENGTH"): contentLength = value()
+                default: break
                 }
             }
         }
@@ -95,17 +133,24 @@ final class RequestSlot {
         request.body = body
     }
 
+    static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ text: StaticString) -> Bool {
+        bytes.count == text.utf8CodeUnitCount && memcmp(bytes.baseAddress!, text.utf8Start, bytes.count) == 0
+    }
+
     /// `X_TRACE_ID` → `x-trace-id`.
     static func headerName(fromParam name: Substring) -> String {
-        var bytes = Array(name.utf8)
-        for i in bytes.indices {
-            switch bytes[i] {
-            case UInt8(ascii: "_"): bytes[i] = UInt8(ascii: "-")
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"): bytes[i] += 32
-            default: break
+        var copy = String(name)
+        return copy.withUTF8 { headerName(fromParam: $0) }
+    }
+
+    static func headerName(fromParam name: UnsafeBufferPointer<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: name.count) { out in
+            for i in 0..<name.count {
+                let c = name[i]
+                out[i] = c == UInt8(ascii: "_") ? UInt8(ascii: "-") : (c >= 65 && c <= 90 ? c + 32 : c)
             }
+            return name.count
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Writes the whole response; false when the peer is gone (the request was aborted).

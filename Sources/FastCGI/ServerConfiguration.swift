@@ -62,9 +62,9 @@ public struct ServerConfiguration: Sendable {
         self.slowRequestMilliseconds = slowRequestMilliseconds
     }
 
-    /// Eight threads per core (at least 8): requests mostly wait on PostgreSQL, and nginx's
-    /// kept connections each pin a thread.
+    /// Four threads per core (at least 4): enough to overlap PostgreSQL round trips; more
+    /// only adds context switches (measured in `make bench`). Kept connections pin no thread.
     public static var defaultThreadCount: Int {
-        max(8, 8 * Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        max(4, 4 * Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 }

@@ -41,8 +41,8 @@ class Connection:
         self.sock.settimeout(timeout)
         self.sock.connect(path)
 
-    def begin(self, params, request_id=1):
-        content = struct.pack(">HB5x", RESPONDER, 0)
+    def begin(self, params, request_id=1, keep=False):
+        content = struct.pack(">HB5x", RESPONDER, 1 if keep else 0)  # FCGI_KEEP_CONN
         self.sock.sendall(record(BEGIN_REQUEST, content, request_id))
         encoded = encode_params(params)
         for i in range(0, len(encoded), 65535):

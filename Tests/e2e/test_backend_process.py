@@ -137,3 +137,24 @@ def test_serves_the_listening_socket_passed_on_fd_0(env, tmp_path):
         assert process.wait(10) == 0
     # The socket belongs to whoever passed it (systemd): the backend leaves the path alone.
     assert os.path.exists(path)
+
+
+def test_kept_connections_serve_many_requests_and_pin_no_thread(backend_factory):
+    backend = backend_factory(extra={"CONTROLPLANE_THREADS": "2"})
+    kept = [fcgi.Connection(backend.socket_path) for _ in range(6)]  # more kept connections than threads
+    for round_ in range(3):
+        for conn in kept:
+            conn.begin(fcgi.request_params("GET", "/internal/live"), keep=True)
+            conn.send_stdin(b"", end=True)
+            status, _, body = conn.read_response()
+            assert status == 200 and body == b'{"status":"ok"}'
+    # Idle kept connections do not stop a new connection from being served.
+    status, _, _ = fcgi.roundtrip(backend.socket_path, fcgi.request_params("GET", "/internal/live"))
+    assert status == 200
+    started = time.monotonic()
+    backend.process.send_signal(signal.SIGTERM)
+    assert backend.process.wait(10) == 0
+    assert time.monotonic() - started < 3, "idle kept connections must not hold up the stop"
+    for conn in kept:
+        assert conn.sock.recv(1) == b""  # closed by the backend
+        conn.close()
