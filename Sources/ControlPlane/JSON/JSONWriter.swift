@@ -23,6 +23,7 @@ public struct JSONWriter {
         pendingValueAfterKey = true
     }
 
+    @_disfavoredOverload
     public mutating func key(_ name: String) {
         comma()
         JSONText.appendQuoted(name, to: &bytes)
@@ -39,22 +40,55 @@ public struct JSONWriter {
         guard let buffer else { return null() }
         valuePrefix()
         bytes.append(UInt8(ascii: "\""))
-        var start = 0
-        for i in 0..<buffer.count {
-            let byte = buffer[i]
-            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 || byte == 0x7F {
-                if i > start { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<i])) }
-                JSONText.appendEscaped(String(decoding: CollectionOfOne(byte), as: UTF8.self), to: &bytes)
-                start = i + 1
-            }
-        }
-        if buffer.count > start { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<buffer.count])) }
+        JSONText.appendEscaped(bytes: buffer, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// PostgreSQL's UTC `timestamptz` text (`2026-11-21 19:58:18.123456+00`) written as
+    /// RFC 3339 (`2026-11-21T19:58:18.123456Z`) without an intermediate String.
+    public mutating func timestamp(postgresText text: UnsafeBufferPointer<UInt8>?) {
+        guard text != nil else { return null() }
+        valuePrefix()
+        timestampValue(postgresText: text)
+    }
+
+    /// The same, straight after a raw fragment.
+    public mutating func timestampValue(postgresText text: UnsafeBufferPointer<UInt8>?) {
+        guard let text else { bytes.append(contentsOf: JSONWriter.nullLiteral); return }
+        bytes.append(UInt8(ascii: "\""))
+        var end = text.count
+        let utcSuffix = end >= 3 && text[end - 3] == UInt8(ascii: "+") && text[end - 2] == UInt8(ascii: "0") && text[end - 1] == UInt8(ascii: "0")
+        if utcSuffix { end -= 3 }
+        let start = bytes.count
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[0..<end]))
+        if end > 10 && bytes[start + 10] == UInt8(ascii: " ") { bytes[start + 10] = UInt8(ascii: "T") }
+        if utcSuffix { bytes.append(UInt8(ascii: "Z")) }
         bytes.append(UInt8(ascii: "\""))
     }
 
     public mutating func int(_ value: Int) { valuePrefix(); bytes.append(contentsOf: Array(String(value).utf8)) }
     public mutating func bool(_ value: Bool) { valuePrefix(); bytes.append(contentsOf: Array((value ? "true" : "false").utf8)) }
     public mutating func null() { valuePrefix(); bytes.append(contentsOf: Array("null".utf8)) }
+
+    /// Appends bytes that are already JSON punctuation or text (a fixed member prefix such as
+    /// `,"slug":`), bypassing the comma bookkeeping: for hand-laid hot paths only.
+    public mutating func rawFragment(_ fragment: [UInt8]) { bytes.append(contentsOf: fragment) }
+
+    /// A string value straight after a raw fragment (no comma logic).
+    public mutating func stringValue(utf8 buffer: UnsafeBufferPointer<UInt8>?) {
+        guard let buffer else { bytes.append(contentsOf: JSONWriter.nullLiteral); return }
+        bytes.append(UInt8(ascii: "\""))
+        JSONText.appendEscaped(bytes: buffer, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    static let nullLiteral: [UInt8] = Array("null".utf8)
+
+    /// Marks that a value was written by hand at the current level (so the next gets a comma).
+    public mutating func didWriteValue() {
+        if pendingValueAfterKey { pendingValueAfterKey = false } else { comma() }
+        needsComma[needsComma.count - 1] = true
+    }
 
     /// Already-encoded JSON, inserted verbatim (the caller vouches for it).
     public mutating func raw(_ json: [UInt8]) { valuePrefix(); bytes.append(contentsOf: json) }
