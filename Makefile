@@ -1,5 +1,5 @@
 # The README's commands. Each script says what it does at its top.
-.PHONY: run stop test build clean bench
+.PHONY: run stop test build clean bench soak
 
 run:
 	@scripts/install-deps.sh
@@ -22,3 +22,7 @@ clean: stop
 bench:
 	@scripts/install-deps.sh
 	@scripts/bench.sh
+
+soak:
+	@scripts/install-deps.sh
+	@scripts/soak.sh

@@ -154,23 +154,26 @@ CONTROLPLANE_ACCESS_LOG=${CONTROLPLANE_ACCESS_LOG:-on}
 ENV
     umask 022
     stop_backend
-    log "starting controlplaned"
+    log "starting controlplaned (supervised: restarted if it dies)"
     CONTROLPLANE_CONFIG_FILE="$RUN/controlplaned.env" \
-        nohup "$BIN/controlplaned" >> "$RUN/controlplaned.log" 2>&1 < /dev/null &
-    echo $! > "$RUN/controlplaned.pid"
-    for _ in $(seq 1 100); do [ -S "$RUN/fcgi.sock" ] && return; sleep 0.1; done
+        nohup "$REPO/scripts/supervise.sh" "$RUN/controlplaned.pid" -- "$BIN/controlplaned" >> "$RUN/controlplaned.log" 2>&1 < /dev/null &
+    echo $! > "$RUN/supervisor.pid"
+    for _ in $(seq 1 100); do [ -S "$RUN/fcgi.sock" ] && [ -f "$RUN/controlplaned.pid" ] && return; sleep 0.1; done
     tail -n 20 "$RUN/controlplaned.log" >&2
     die "controlplaned did not create $RUN/fcgi.sock"
 }
 
 stop_backend() {
-    if alive "$RUN/controlplaned.pid"; then
-        local pid; pid="$(cat "$RUN/controlplaned.pid")"
-        kill -TERM "$pid"
-        for _ in $(seq 1 250); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$RUN/controlplaned.pid"
+    local pid
+    for file in supervisor.pid controlplaned.pid; do
+        if alive "$RUN/$file"; then
+            pid="$(cat "$RUN/$file")"
+            kill -TERM "$pid"
+            for _ in $(seq 1 250); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    done
+    rm -f "$RUN/controlplaned.pid" "$RUN/supervisor.pid"
 }
 
 start_nginx() {
@@ -230,6 +233,7 @@ CONTROLPLANE_STATIC_URL='http://127.0.0.1:$STATIC_PORT'
 CONTROLPLANE_TLS_CERT='$RUN/tls/cert.pem'
 CONTROLPLANE_FCGI_SOCKET='$RUN/fcgi.sock'
 CONTROLPLANE_PID_FILE='$RUN/controlplaned.pid'
+CONTROLPLANE_SUPERVISOR_PID_FILE='$RUN/supervisor.pid'
 CONTROLPLANE_LOG='$RUN/controlplaned.log'
 CONTROLPLANE_MIGRATIONS_DIR='$REPO/sql'
 CONTROLPLANE_BIN_DIR='$BIN'

@@ -62,6 +62,7 @@ public final class Application: Sendable {
     public let router: Router
     public let logger: Logger
     public let dictionary = DomainDictionary()
+    public let metrics = Metrics()
 
     /// `routes` is replaceable so tests can drive the responder with routes of their own.
     public init(settings: ApplicationSettings, logger: Logger, routes: (inout Router) -> Void = Routes.register(on:)) {
@@ -93,6 +94,8 @@ public enum Routes {
     public static func register(on router: inout Router) {
         router.add("GET", "/internal/health", operationId: "getHealth", HealthHandlers.health)
         router.add("GET", "/internal/live", operationId: "getLiveness", HealthHandlers.live)
+        router.add("GET", "/internal/metrics", operationId: "getMetrics", OperationsHandlers.metrics)
+        router.add("GET", "/internal/status", operationId: "getStatus", OperationsHandlers.status)
 
         router.add("POST", "/internal/tenants", operationId: "createTenant", TenantHandlers.create)
         router.add("GET", "/internal/tenants/{id}", operationId: "getTenant", TenantHandlers.get)

@@ -8,6 +8,7 @@ public final class ApplicationResponder: Responder {
     let application: Application
     public let database: PostgresConnection
     let tokenCache: ServiceTokenCache
+    private var reportedReconnects = 0
 
     init(application: Application, database: PostgresConnection, tokenCache: ServiceTokenCache) {
         self.application = application
@@ -30,14 +31,21 @@ public final class ApplicationResponder: Responder {
                 routeName = route.template
                 let context = RequestContext(request: request, parameters: parameters, database: database,
                                              settings: application.settings, logger: application.logger,
-                                             tokenCache: tokenCache, dictionary: application.dictionary)
+                                             tokenCache: tokenCache, dictionary: application.dictionary,
+                                             metrics: application.metrics)
                 response = try route.handler(context)
             }
         } catch {
             response = problemResponse(for: error, request: request, route: routeName)
         }
+        let elapsedSeconds = Double(MonotonicClock.nanoseconds() - request.receivedAt) / 1_000_000_000
+        application.metrics.observe(method: request.method, route: routeName, status: response.status, seconds: elapsedSeconds)
+        if database.reconnectCount != reportedReconnects {
+            application.metrics.addReconnects(database.reconnectCount - reportedReconnects)
+            reportedReconnects = database.reconnectCount
+        }
         if application.settings.accessLog {
-            let elapsed = Double(MonotonicClock.nanoseconds() - request.receivedAt) / 1_000_000
+            let elapsed = elapsedSeconds * 1000
             application.logger.info("request", [
                 "traceId": .string(request.traceId), "method": .string(request.method), "route": .string(routeName),
                 "status": .int(response.status), "durationMs": .double((elapsed * 100).rounded() / 100),

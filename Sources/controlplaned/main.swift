@@ -48,6 +48,7 @@ do {
     let application = Application(settings: try ApplicationSettings(environment: environment), logger: logger)
     application.startBackgroundTasks()
     let server = FastCGIServer(configuration: configuration, logger: logger) { _ in application.makeResponder() }
+    application.metrics.attach(server.stats)
     exit(try server.run())
 } catch {
     logger.error("cannot start", ["error": .string(String(describing: error))])

@@ -158,3 +158,15 @@ def test_kept_connections_serve_many_requests_and_pin_no_thread(backend_factory)
     for conn in kept:
         assert conn.sock.recv(1) == b""  # closed by the backend
         conn.close()
+
+
+def test_slow_requests_are_logged_with_their_trace_id(backend_factory):
+    backend = backend_factory(extra={"CONTROLPLANE_SLOW_REQUEST_MS": "1"})
+    conn = fcgi.Connection(backend.socket_path)
+    conn.begin(fcgi.request_params("POST", "/internal/live", body_length=4, content_type="application/json"))
+    conn.send_stdin(b"{}")
+    time.sleep(0.05)  # the body arrives late: the request takes > 1 ms
+    conn.send_stdin(b"  ", end=True)
+    conn.read_response()
+    conn.close()
+    assert wait_until(lambda: '"msg":"slow request"' in backend.log_text() and '"traceId":"fcgi-test"' in backend.log_text(), timeout=5)

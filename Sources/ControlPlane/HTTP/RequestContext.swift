@@ -12,6 +12,7 @@ public struct RequestContext {
     public let logger: Logger
     let tokenCache: ServiceTokenCache
     public let dictionary: DomainDictionary
+    public let metrics: Metrics
 
     public var traceId: String { request.traceId }
 
