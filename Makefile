@@ -1,5 +1,5 @@
 # The README's commands. Each script says what it does at its top.
-.PHONY: run stop test build clean bench soak
+.PHONY: run stop test build clean bench soak fuzz
 
 run:
 	@scripts/install-deps.sh
@@ -26,3 +26,7 @@ bench:
 soak:
 	@scripts/install-deps.sh
 	@scripts/soak.sh
+
+fuzz:
+	@scripts/install-deps.sh
+	@scripts/fuzz.sh

@@ -94,7 +94,7 @@ public final class ApplicationResponder: Responder {
                              headers: [("retry-after", "1")])
         case .uniqueViolation, .exclusionViolation:
             return HTTPError(409, slug: "conflict", detail: "The resource already exists.")
-        case .invalidTextRepresentation, .invalidDatetime, .numericOutOfRange, .stringTooLong:
+        case .invalidTextRepresentation, .invalidDatetime, .numericOutOfRange, .stringTooLong, .dataException:
             // Only request values reach statements as parameters, so this is the client's input.
             return HTTPError(400, slug: "invalid-parameter", detail: "A parameter has a value the database cannot accept.")
         case .serializationFailure, .deadlockDetected, .lockNotAvailable:

@@ -14,6 +14,8 @@ public struct PostgresError: Error, CustomStringConvertible, CustomDebugStringCo
         case numericOutOfRange
         case invalidDatetime
         case stringTooLong
+        /// Any other data exception (SQLSTATE class 22): a value the statement cannot take.
+        case dataException
         case insufficientPrivilege
         case serializationFailure
         case deadlockDetected
@@ -61,7 +63,7 @@ public struct PostgresError: Error, CustomStringConvertible, CustomDebugStringCo
         case "42P01", "42703", "42883", "42704": .undefinedObject
         // admin_shutdown, crash_shutdown, cannot_connect_now, and the connection class.
         case "57P01", "57P02", "57P03": .connectionUnavailable
-        default: state.hasPrefix("08") ? .connectionUnavailable : .other
+        default: state.hasPrefix("08") ? .connectionUnavailable : (state.hasPrefix("22") ? .dataException : .other)
         }
     }
 

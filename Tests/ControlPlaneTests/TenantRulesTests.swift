@@ -103,7 +103,8 @@ final class TenantRulesTests: XCTestCase {
             XCTAssertTrue(RFC3339.isValid(valid), valid)
         }
         for invalid in ["2026-01-02", "2026-01-02 03:04:05Z", "2026-01-02T03:04:05", "2026-01-02T03:04:05+0900",
-                        "2026-01-02T03:04:05.Z", "yesterday", "2026-01-02T03:04:05Z "] {
+                        "2026-01-02T03:04:05.Z", "yesterday", "2026-01-02T03:04:05Z ", "2000-01-01T00:00:00+16:60",
+                        "2000-01-01T00:00:00+24:00", "2026-13-02T03:04:05Z", "2026-01-02T24:04:05Z"] {
             XCTAssertFalse(RFC3339.isValid(invalid), invalid)
         }
     }
