@@ -11,4 +11,4 @@ scripts/stack.sh stop >/dev/null 2>&1 || true
 rm -rf "$STACK_DIR"
 trap 'scripts/stack.sh stop >/dev/null 2>&1 || true' EXIT
 SKIP_BUILD=1 scripts/stack.sh start
-CONTROLPLANE_ENV_FILE="$STACK_DIR/dev.env" python3 -m pytest -q -s -p no:cacheprovider Tests/e2e/test_schemathesis.py
+CONTROLPLANE_ENV_FILE="$STACK_DIR/dev.env" python3 -m pytest -q -s -p no:cacheprovider Tests/e2e/test_zy_schemathesis.py

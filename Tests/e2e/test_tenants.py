@@ -331,7 +331,9 @@ def free_port():
 
 
 @pytest.fixture
-def receiver(tmp_path):
+def receiver(env, tmp_path):
+    # Only this test's endpoints take part: earlier tests may have left others behind.
+    sql(env, "UPDATE webhook_endpoints SET deleted_at = now() WHERE deleted_at IS NULL")
     def start(statuses):
         port, log = free_port(), tmp_path / f"received-{len(started)}.jsonl"
         process = subprocess.Popen([sys.executable, os.path.join(REPO, "Tests", "e2e", "webhook_receiver.py"),

@@ -34,6 +34,9 @@ def test_every_operation_conforms(env, surface):
         "control": (env["CONTROLPLANE_INTERNAL_URL"], "^/control", env["PPOS_CONTROL_TOKEN"]),
     }[surface]
     code, output, cases = schemathesis(spec, base, regex, token)
+    # Generated webhook endpoints point nowhere: retire them so later deliveries do not wait on them.
+    subprocess.run(["psql", env["DATABASE_URL"], "-qc", "UPDATE webhook_endpoints SET deleted_at = now() WHERE deleted_at IS NULL"],
+                   capture_output=True)
     print(f"\nschemathesis {surface}: {cases} cases")
     assert code == 0, output[-6000:]
     assert cases > 0
