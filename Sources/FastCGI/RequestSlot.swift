@@ -30,9 +30,6 @@ final class RequestSlot: @unchecked Sendable {  // used by one thread at a time,
         raw.deallocate()
     }
 
-    /// True while nginx keeps the connection of the last request open (FCGI_KEEP_CONN).
-    var holdsKeptConnection: Bool { raw.pointee.ipcFd >= 0 }
-
     /// The current request asked to keep the connection (FCGI_KEEP_CONN): never close it early.
     var holdsKeptConnectionAfterThisRequest: Bool { raw.pointee.keepConnection != 0 }
 
