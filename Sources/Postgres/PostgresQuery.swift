@@ -62,11 +62,6 @@ public struct PostgresQuery: ExpressibleByStringInterpolation, Sendable {
         binds = []
     }
 
-    public init(unsafeSQL sql: String, binds: [PostgresBind] = []) {
-        self.sql = sql
-        self.binds = binds
-    }
-
     public init(stringInterpolation: StringInterpolation) {
         sql = stringInterpolation.sql
         binds = stringInterpolation.binds

@@ -48,7 +48,7 @@ struct CommandDeliverer {
             body.key("kind"); rows.withBytes(0, 2) { body.string(utf8: $0) }
             body.key("target"); rows.withBytes(0, 3) { body.string(utf8: $0) }
             body.key("params"); rows.withBytes(0, 4) { body.raw(Array($0!)) }
-            body.key("issuedAt"); rows.withBytes(0, 5) { buffer in body.string(buffer.map { ControlPlaneTimestamp.rfc3339($0) }) }
+            body.key("issuedAt"); rows.withBytes(0, 5) { body.timestamp(postgresText: $0) }
             body.endObject()
             let client = RegistryClient(region: region, baseURL: try rows.decode(0, 7), requestsPerSecond: 0,
                                         configuration: configuration, http: http)

@@ -98,7 +98,9 @@ final class TenantRulesTests: XCTestCase {
 
     func testTimestampsAndRFC3339() {
         let text = Array("2026-11-21 19:58:18.123456+00".utf8)
-        text.withUnsafeBufferPointer { XCTAssertEqual(Timestamp.rfc3339($0), "2026-11-21T19:58:18.123456Z") }
+        var json = JSONWriter()
+        text.withUnsafeBufferPointer { json.timestamp(postgresText: $0) }
+        XCTAssertEqual(String(decoding: json.bytes, as: UTF8.self), #""2026-11-21T19:58:18.123456Z""#)
         for valid in ["2026-01-02T03:04:05Z", "2026-01-02T03:04:05.123456789+09:00", "2026-01-02t03:04:05z"] {
             XCTAssertTrue(RFC3339.isValid(valid), valid)
         }

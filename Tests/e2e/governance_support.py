@@ -8,6 +8,7 @@ import sys
 import time
 import uuid
 
+import pytest
 import requests
 
 from conftest import REPO, wait_until
@@ -90,3 +91,16 @@ def sql(env, statement, url_key="DATABASE_URL"):
 
 def payload_item(job_id, payload, status="COMPLETED", updated="2026-11-21T10:00:00Z"):
     return {"jobId": job_id, "status": status, "updatedAt": updated, "payloadB64": base64.b64encode(payload).decode()}
+
+
+# Fixtures shared by the governance and sync tests (imported by name into each module).
+@pytest.fixture
+def registry():
+    fake = FakeRegistry()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def control(env):
+    return Control(env)

@@ -7,20 +7,9 @@ import pytest
 import requests
 
 from conftest import assert_problem
-from governance_support import Control, FakeRegistry, payload_item, run_sync, sql
+from governance_support import control, registry, Control, FakeRegistry, payload_item, run_sync, sql
 from tenants_support import make_token
 
-
-@pytest.fixture
-def registry():
-    fake = FakeRegistry()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
-def control(env):
-    return Control(env)
 
 
 @pytest.fixture

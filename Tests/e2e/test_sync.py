@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from conftest import assert_problem, wait_until
-from governance_support import Control, FakeRegistry, payload_item, run_sync, sql, sync_environment
+from governance_support import control, registry, Control, FakeRegistry, payload_item, run_sync, sql, sync_environment
 
 # Payloads that JSON normalizers (and PostgreSQL's jsonb) would change.
 NASTY = {
@@ -29,17 +29,6 @@ NASTY = {
     "empty": b"{}",
 }
 
-
-@pytest.fixture
-def registry():
-    fake = FakeRegistry()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
-def control(env):
-    return Control(env)
 
 
 def test_every_payload_is_served_byte_identical(env, registry, control):

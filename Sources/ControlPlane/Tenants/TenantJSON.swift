@@ -47,25 +47,9 @@ struct TenantJSON {
     }
 }
 
-/// The timestamp conversion, for other executables.
-public enum ControlPlaneTimestamp {
-    public static func rfc3339(_ text: UnsafeBufferPointer<UInt8>) -> String { Timestamp.rfc3339(text) }
-}
-
-/// PostgreSQL's `timestamptz` text in UTC (`2026-11-21 19:58:18.123456+00`) as RFC 3339
-/// (`2026-11-21T19:58:18.123456Z`), by rewriting two places in the bytes.
+/// PostgreSQL's `timestamptz` text in UTC written as RFC 3339 (see `JSONWriter.timestamp`).
 enum Timestamp {
     static func write(_ text: UnsafeBufferPointer<UInt8>?, to json: inout JSONWriter) {
         json.timestamp(postgresText: text)
-    }
-
-    static func rfc3339(_ text: UnsafeBufferPointer<UInt8>) -> String {
-        var bytes = Array(text)
-        if bytes.count > 10 && bytes[10] == UInt8(ascii: " ") { bytes[10] = UInt8(ascii: "T") }
-        if bytes.count > 3 && bytes.suffix(3) == [UInt8(ascii: "+"), UInt8(ascii: "0"), UInt8(ascii: "0")] {
-            bytes.removeLast(3)
-            bytes.append(UInt8(ascii: "Z"))
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -53,7 +53,9 @@ enum DraftHandlers {
 
     /// The draft named in the path, if the bearer secret is its own. Unknown draft and wrong
     /// secret look the same (404), so drafts cannot be probed.
-    static func draft(_ context: RequestContext, in db: PostgresConnection, lock: Bool) throws -> Draft {
+    /// Read `FOR UPDATE`: inside the callers' transactions it serializes steps on one draft;
+    /// for a plain read it lasts only for the statement.
+    static func draft(_ context: RequestContext, in db: PostgresConnection) throws -> Draft {
         let id = context.parameter("draftId")
         guard let secret = ServiceToken.bearer(from: context.request.headers["authorization"]), !secret.isEmpty else {
             throw HTTPError(401, slug: "draft-secret-required", detail: "Send the draft secret: Authorization: Bearer <draftSecret>.",
@@ -63,14 +65,13 @@ enum DraftHandlers {
             throw HTTPError.notFound("No such draft.")
         }
         let cooldown = context.settings.trial.resendCooldownSeconds
-        let select: PostgresQuery = """
+        let rows = try db.query("""
             SELECT secret_hash, status, work_email, work_email_verified_at IS NOT NULL, otp_generation, otp_hash IS NOT NULL,
                    COALESCE(otp_expires_at < now(), false), otp_attempts, otp_sends,
                    GREATEST(0, ceil(extract(epoch FROM (otp_requested_at + make_interval(secs => \(cooldown)) - now()))))::int,
                    submitted_at
-            FROM trial_drafts WHERE id = \(id)::uuid
-            """
-        let rows = try db.query(lock ? PostgresQuery(unsafeSQL: select.sql + " FOR UPDATE", binds: select.binds) : select)
+            FROM trial_drafts WHERE id = \(id)::uuid FOR UPDATE
+            """)
         guard rows.count == 1 else { throw HTTPError.notFound("No such draft.") }
         let stored: [UInt8] = try rows.decode(0, 0)
         guard constantTimeEquals(stored, SHA256.hash(secret)) else { throw HTTPError.notFound("No such draft.") }
@@ -81,14 +82,15 @@ enum DraftHandlers {
     }
 
     @Sendable static func get(_ context: RequestContext) throws -> Response {
-        let d = try draft(context, in: context.database, lock: false)
+        let d = try draft(context, in: context.database)
         var json = JSONWriter()
         json.beginObject()
         json.key("draftId"); json.string(d.id)
         json.key("status"); json.string(d.status)
         json.key("workEmail"); json.string(d.workEmail.map(mask))
         json.key("workEmailVerified"); json.bool(d.verified)
-        json.key("submittedAt"); json.string(d.submittedAt.map { text in Array(text.utf8).withUnsafeBufferPointer { Timestamp.rfc3339($0) } })
+        json.key("submittedAt")
+        if var text = d.submittedAt { text.withUTF8 { json.timestamp(postgresText: $0) } } else { json.null() }
         json.endObject()
         var response = Response.jsonBytes(json.bytes)
         response.headers.add("cache-control", "no-store")
@@ -107,7 +109,7 @@ enum DraftHandlers {
         let verdict = EmailClassifier.classify(body.workEmail, table: context.dictionary.table)
         let limits = context.settings.trial
         let outcome: Result<Void, HTTPError> = try context.database.transaction { db in
-            let d = try draft(context, in: db, lock: true)
+            let d = try draft(context, in: db)
             guard d.status == "draft" || d.status == "email_verified" else {
                 return .failure(HTTPError.conflict("The draft is \(d.status); its work email can no longer change.", slug: "draft-closed"))
             }
@@ -165,7 +167,7 @@ enum DraftHandlers {
         let limits = context.settings.trial
         // Failures still commit (the attempt counts before the comparison), then answer 4xx.
         let outcome: Result<Void, HTTPError> = try context.database.transaction { db in
-            let d = try draft(context, in: db, lock: true)
+            let d = try draft(context, in: db)
             func fail(_ slug: String, _ detail: String, logAs: String) throws -> Result<Void, HTTPError> {
                 try SignupLog.record(db, context: context, key: key, step: "otp_verify", email: d.workEmail, domain: nil,
                                      outcome: logAs, draftId: d.id)
@@ -228,7 +230,7 @@ enum DraftHandlers {
         }
         guard problems.isEmpty else { throw HTTPError.validation(problems) }
         let outcome: Result<Void, HTTPError> = try context.database.transaction { db in
-            let d = try draft(context, in: db, lock: true)
+            let d = try draft(context, in: db)
             guard d.status == "email_verified" else {
                 return .failure(HTTPError.conflict(d.status == "draft" ? "Verify the work email first." : "The draft is \(d.status).",
                                                    slug: "draft-not-ready"))
