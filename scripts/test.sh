@@ -2,6 +2,7 @@
 # `make test`: builds, starts a throwaway stack under .run/test/ (own PostgreSQL cluster,
 # controlplaned, nginx and SMTP sink on ports 18080/18443/18081), runs the Swift unit and
 # integration tests and the end-to-end tests through nginx, then stops the stack.
+# E2E_ARGS narrows the end-to-end run (e.g. E2E_ARGS="Tests/e2e/test_reliability.py -k leaks").
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
@@ -32,7 +33,7 @@ swift test --skip-build 2>&1 | tee "$STACK_DIR/swift-test.log" | grep -E "error:
 grep -qE "with 0 failures" "$STACK_DIR/swift-test.log" && ! grep -qE "with [1-9][0-9]* failures?" "$STACK_DIR/swift-test.log" || status=1
 
 echo "== end-to-end tests through nginx"
-CONTROLPLANE_ENV_FILE="$STACK_DIR/dev.env" python3 -m pytest -q -p no:cacheprovider Tests/e2e || status=1
+CONTROLPLANE_ENV_FILE="$STACK_DIR/dev.env" python3 -m pytest -q -p no:cacheprovider ${E2E_ARGS:-Tests/e2e} || status=1
 
 if [ $status -ne 0 ]; then
     echo "== FAILED; last backend log lines:" >&2
