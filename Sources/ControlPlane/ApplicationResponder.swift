@@ -8,12 +8,14 @@ public final class ApplicationResponder: Responder {
     let application: Application
     public let database: PostgresConnection
     let tokenCache: ServiceTokenCache
+    private let metrics: Metrics.Shard
     private var reportedReconnects = 0
 
     init(application: Application, database: PostgresConnection, tokenCache: ServiceTokenCache) {
         self.application = application
         self.database = database
         self.tokenCache = tokenCache
+        self.metrics = application.metrics.makeShard()
     }
 
     public func respond(to request: Request) -> Response {
@@ -39,7 +41,7 @@ public final class ApplicationResponder: Responder {
             response = problemResponse(for: error, request: request, route: routeName)
         }
         let elapsedSeconds = Double(MonotonicClock.nanoseconds() - request.receivedAt) / 1_000_000_000
-        application.metrics.observe(method: request.method, route: routeName, status: response.status, seconds: elapsedSeconds)
+        metrics.observe(method: request.method, route: routeName, status: response.status, seconds: elapsedSeconds)
         if database.reconnectCount != reportedReconnects {
             application.metrics.addReconnects(database.reconnectCount - reportedReconnects)
             reportedReconnects = database.reconnectCount

@@ -160,7 +160,7 @@ public final class FastCGIServer: @unchecked Sendable {
                     continue
                 }
             } else {
-                slot = slots.slot(Int(token))
+                slot = SlotPool.slot(forToken: token)
                 // The next request on a kept connection (or its end: libfcgi then closes it).
                 if slot.accept() < 0 {
                     slots.release(slot)
@@ -172,7 +172,7 @@ public final class FastCGIServer: @unchecked Sendable {
             if descriptor >= 0 && !stopping.load(ordering: .relaxed) {
                 let add = slot.registeredDescriptor != descriptor
                 slot.registeredDescriptor = descriptor
-                arm(descriptor: descriptor, token: UInt64(slot.id), add: add)
+                arm(descriptor: descriptor, token: SlotPool.token(for: slot), add: add)
             } else {
                 slots.release(slot)
             }

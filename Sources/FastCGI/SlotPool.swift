@@ -16,7 +16,15 @@ final class SlotPool: @unchecked Sendable {
         }
     }
 
-    func slot(_ id: Int) -> RequestSlot { state.withLock { $0.all[id] } }
+    /// The epoll token of a slot: its address. Slots are never freed (`all` keeps them for the
+    /// pool's life), so the hot path finds the slot of a ready connection without a lock.
+    static func token(for slot: RequestSlot) -> UInt64 {
+        UInt64(UInt(bitPattern: Unmanaged.passUnretained(slot).toOpaque()))
+    }
+
+    static func slot(forToken token: UInt64) -> RequestSlot {
+        Unmanaged<RequestSlot>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(token))!).takeUnretainedValue()
+    }
 
     func release(_ slot: RequestSlot) {
         slot.registeredDescriptor = -1

@@ -23,10 +23,23 @@ public enum ServiceToken {
     }
 
     /// The token from `Authorization: Bearer …`, if the header has that form.
+    /// A byte scan (scheme case-insensitive, SP/HTAB around the credentials): it runs on
+    /// every authenticated request, where Foundation's trimming showed up in profiles.
     public static func bearer(from header: String?) -> String? {
         guard let header else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        return parts[1].trimmingCharacters(in: .whitespaces)
+        let bytes = Array(header.utf8)
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
+        var start = 0
+        while start < bytes.count && isSpace(bytes[start]) { start += 1 }
+        let scheme: [UInt8] = Array("bearer".utf8)
+        guard bytes.count - start > scheme.count else { return nil }
+        for (offset, expected) in scheme.enumerated() where bytes[start + offset] | 0x20 != expected { return nil }
+        var from = start + scheme.count
+        guard isSpace(bytes[from]) else { return nil }
+        while from < bytes.count && isSpace(bytes[from]) { from += 1 }
+        var end = bytes.count
+        while end > from && isSpace(bytes[end - 1]) { end -= 1 }
+        guard end > from else { return nil }
+        return String(decoding: bytes[from..<end], as: UTF8.self)
     }
 }

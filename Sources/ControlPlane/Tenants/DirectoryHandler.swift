@@ -11,17 +11,30 @@ enum DirectoryHandler {
     @Sendable static func list(_ context: RequestContext) throws -> Response {
         try context.requireScope(.tenantsRead)
         let query = try DirectoryQuery(context.request)
-        let rows = try context.database.query("""
-            SELECT id, slug, display_name, status, site_hostname, plan, connector_kind, connector_credential_ref,
-                   created_at, updated_at
-            FROM tenants_master
-            WHERE id > \(query.after)::uuid
-              AND (\(query.status)::text IS NULL OR status = \(query.status))
-              AND (\(query.connectorKind)::text IS NULL OR connector_kind = \(query.connectorKind))
-              AND (\(query.updatedSince)::timestamptz IS NULL OR updated_at >= \(query.updatedSince)::timestamptz)
-            ORDER BY id
-            LIMIT \(query.limit + 1)
-            """, retryOnConnectionLoss: true)
+        // Pollers mostly ask for unfiltered pages: that statement has no optional predicates,
+        // so PostgreSQL settles on one generic plan for it. With `($n IS NULL OR …)` in the
+        // text it re-plans every execution (custom plans look cheaper), which cost a third
+        // more database CPU per page.
+        let rows = try query.isFiltered
+            ? context.database.query("""
+                SELECT id, slug, display_name, status, site_hostname, plan, connector_kind, connector_credential_ref,
+                       created_at, updated_at
+                FROM tenants_master
+                WHERE id > \(query.after)::uuid
+                  AND (\(query.status)::text IS NULL OR status = \(query.status))
+                  AND (\(query.connectorKind)::text IS NULL OR connector_kind = \(query.connectorKind))
+                  AND (\(query.updatedSince)::timestamptz IS NULL OR updated_at >= \(query.updatedSince)::timestamptz)
+                ORDER BY id
+                LIMIT \(query.limit + 1)
+                """, retryOnConnectionLoss: true)
+            : context.database.query("""
+                SELECT id, slug, display_name, status, site_hostname, plan, connector_kind, connector_credential_ref,
+                       created_at, updated_at
+                FROM tenants_master
+                WHERE id > \(query.after)::uuid
+                ORDER BY id
+                LIMIT \(query.limit + 1)
+                """, retryOnConnectionLoss: true)
         let pageCount = min(rows.count, query.limit)
         let tenant = try TenantJSON(rows)
         let nextCursor = rows.count > query.limit
@@ -63,6 +76,8 @@ struct DirectoryQuery {
     var status: String?
     var connectorKind: String?
     var updatedSince: String?
+
+    var isFiltered: Bool { status != nil || connectorKind != nil || updatedSince != nil }
 
     init(_ request: Request) throws {
         var problems: [HTTPError.InvalidParam] = []
