@@ -2,26 +2,37 @@ import ControlPlane
 import Foundation
 import Postgres
 import ServiceLog
+import Synchronization
 
 /// Drains `webhook_outbox`: one message per transaction, claimed with
 /// `FOR UPDATE SKIP LOCKED` so runs on several hosts never send one twice; signed per
 /// Standard Webhooks; every attempt logged; retried on the schedule, then dead-lettered.
-struct WebhookDeliverer {
+/// A run has several workers (`WebhookRun`), each with its own connection, and a worker
+/// skips endpoints another one is calling: an endpoint that hangs until the timeout holds
+/// one worker, never the whole run.
+// Unchecked: each deliverer, with its connection and client, belongs to the one thread it is handed to.
+struct WebhookDeliverer: @unchecked Sendable {
     let db: PostgresConnection
     let http: HTTPClient
     let logger: Logger
     /// Seconds to wait after the 1st, 2nd, … failed attempt (Standard Webhooks' schedule).
     let retrySchedule: [Double]
     let timeoutSeconds: Double
-    let maxPerRun: Int
+    let shared: WebhookRun
 
     static let defaultSchedule: [Double] = [5, 300, 1800, 7200, 18000, 36000, 36000]
 
-    struct Summary { var delivered = 0, failed = 0, dead = 0 }
+    struct Summary {
+        var delivered = 0, failed = 0, dead = 0
+
+        static func + (a: Summary, b: Summary) -> Summary {
+            Summary(delivered: a.delivered + b.delivered, failed: a.failed + b.failed, dead: a.dead + b.dead)
+        }
+    }
 
     func run() throws -> Summary {
         var summary = Summary()
-        for _ in 0..<maxPerRun {
+        while shared.takeOne() {
             guard let outcome = try deliverOne() else { break }
             switch outcome {
             case .delivered: summary.delivered += 1
@@ -36,20 +47,25 @@ struct WebhookDeliverer {
 
     private func deliverOne() throws -> Outcome? {
         try db.transaction { db in
-            let rows = try db.query("""
-                SELECT o.id, o.message_id, o.payload, o.attempts, e.url, e.secret, e.id::text,
-                       (e.deleted_at IS NOT NULL OR e.disabled_at IS NOT NULL)
-                FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint_id
-                WHERE o.status = 'pending' AND o.next_attempt_at <= now()
-                ORDER BY o.next_attempt_at, o.id
-                LIMIT 1 FOR UPDATE OF o SKIP LOCKED
-                """)
-            guard rows.count == 1 else { return nil }
+            let claimed = try shared.claim { beingCalled -> (PostgresRows, String?) in
+                let rows = try db.query("""
+                    SELECT o.id, o.message_id, o.payload, o.attempts, e.url, e.secret, e.id::text,
+                           (e.deleted_at IS NOT NULL OR e.disabled_at IS NOT NULL)
+                    FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint_id
+                    WHERE o.status = 'pending' AND o.next_attempt_at <= now()
+                      AND o.endpoint_id <> ALL (string_to_array(\(beingCalled), ',')::uuid[])
+                    ORDER BY o.next_attempt_at, o.id
+                    LIMIT 1 FOR UPDATE OF o SKIP LOCKED
+                    """)
+                return (rows, rows.count == 1 ? try rows.decode(0, 6, as: String.self) : nil)
+            }
+            let rows = claimed.0
+            guard rows.count == 1, let endpointId = claimed.1 else { return nil }
+            defer { shared.endCalling(endpointId) }
             let id = try rows.decode(0, 0, as: Int64.self)
             let messageId = try rows.decode(0, 1, as: String.self)
             let payload = try rows.decode(0, 2, as: String.self)
             let attempt = try rows.decode(0, 3, as: Int.self) + 1
-            let endpointId = try rows.decode(0, 6, as: String.self)
             if try rows.decode(0, 7, as: Bool.self) {
                 try db.query("UPDATE webhook_outbox SET status = 'dead', last_error = 'endpoint removed or disabled' WHERE id = \(id)")
                 return .dead
@@ -103,5 +119,55 @@ struct WebhookDeliverer {
                                             "outcome": .string("\(outcome)")])
             return outcome
         }
+    }
+}
+
+/// What a run's workers share: the message budget and the endpoints being called now.
+/// Claims are serialized in the process (a claim is one short query), so a worker never
+/// picks an endpoint another worker has just taken.
+final class WebhookRun: @unchecked Sendable {
+    private let remaining: Atomic<Int>
+    private let lock = NSLock()
+    private var calling: Set<String> = []  // guarded by lock
+
+    init(maxMessages: Int) { remaining = Atomic(maxMessages) }
+
+    /// False once the run's budget is spent.
+    func takeOne() -> Bool { remaining.wrappingSubtract(1, ordering: .relaxed).newValue >= 0 }
+
+    /// Runs `query` with the endpoints being called (comma-separated UUIDs, for the claim to
+    /// skip); the endpoint it returns counts as being called until `endCalling`.
+    func claim<T>(_ query: (String) throws -> (T, String?)) throws -> (T, String?) {
+        lock.lock()
+        defer { lock.unlock() }
+        let result = try query(calling.joined(separator: ","))
+        if let endpoint = result.1 { calling.insert(endpoint) }
+        return result
+    }
+
+    func endCalling(_ endpointId: String) {
+        lock.lock()
+        calling.remove(endpointId)
+        lock.unlock()
+    }
+
+    /// `workers` deliverers on their own threads and connections until the outbox has nothing
+    /// due or the budget is spent; the first error (a lost database) is rethrown after all stop.
+    func deliver(workers: Int, connect: () throws -> PostgresConnection,
+                 deliverer: @escaping @Sendable (PostgresConnection) -> WebhookDeliverer) throws -> WebhookDeliverer.Summary {
+        let connections = try (0..<max(1, workers)).map { _ in try connect() }
+        let results = Mutex<[Result<WebhookDeliverer.Summary, Error>]>([])
+        let group = DispatchGroup()
+        for connection in connections {
+            let worker = deliverer(connection)
+            group.enter()
+            Thread.detachNewThread {
+                let result = Result { try worker.run() }
+                results.withLock { $0.append(result) }
+                group.leave()
+            }
+        }
+        group.wait()
+        return try results.withLock { $0 }.reduce(WebhookDeliverer.Summary()) { try $0 + $1.get() }
     }
 }

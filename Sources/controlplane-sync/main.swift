@@ -45,6 +45,8 @@ struct Sync: ParsableCommand {
             abstract: "Deliver outbox messages: lifecycle webhooks (Standard Webhooks), with retries and a delivery log.")
 
         @Option(help: "At most this many messages per run.") var max = 1000
+        @Option(help: "Webhook workers, each with its own database connection (an endpoint is called by one at a time).")
+        var webhookWorkers = 4
 
         func run() throws {
             let logger = Logger(component: "controlplane-sync")
@@ -58,9 +60,9 @@ struct Sync: ParsableCommand {
                     return seconds
                 }
             } ?? WebhookDeliverer.defaultSchedule
-            let deliverer = WebhookDeliverer(
-                db: db, http: HTTPClient(), logger: logger, retrySchedule: schedule,
-                timeoutSeconds: try environment.double("CONTROLPLANE_WEBHOOK_TIMEOUT_SECONDS", default: 15), maxPerRun: max)
+            guard (1...64).contains(webhookWorkers) else { throw fail(64, "--webhook-workers must be from 1 to 64") }
+            let timeout = try environment.double("CONTROLPLANE_WEBHOOK_TIMEOUT_SECONDS", default: 15)
+            let webhookRun = WebhookRun(maxMessages: max)
             let configuration = try syncConfiguration(environment)
             let http = HTTPClient()
             let sweeper = RegistrySweeper(db: db, configuration: configuration, http: http, logger: logger)
@@ -68,7 +70,10 @@ struct Sync: ParsableCommand {
                 let jobs = try AdminJobRunner(db: db, sweeper: sweeper, configuration: configuration, logger: logger).run(max: 20)
                 let commands = configuration.signingKeys.isEmpty ? CommandDeliverer.Summary()
                     : try CommandDeliverer(db: db, configuration: configuration, http: http, logger: logger).run(max: max)
-                let webhooks = try deliverer.run()
+                let webhooks = try webhookRun.deliver(workers: webhookWorkers, connect: { try connect(environment) }) { db in
+                    WebhookDeliverer(db: db, http: HTTPClient(), logger: logger, retrySchedule: schedule,
+                                     timeoutSeconds: timeout, shared: webhookRun)
+                }
                 var emails = EmailDeliverer.Summary()
                 if let mailer = try emailDeliverer(environment, db: db, logger: logger) { emails = try mailer.run(max: max) }
                 logger.info("deliver finished", ["adminJobs": .int(jobs), "commandsDelivered": .int(commands.delivered),

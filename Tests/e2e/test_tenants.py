@@ -334,10 +334,10 @@ def free_port():
 def receiver(env, tmp_path):
     # Only this test's endpoints take part: earlier tests may have left others behind.
     sql(env, "UPDATE webhook_endpoints SET deleted_at = now() WHERE deleted_at IS NULL")
-    def start(statuses):
+    def start(statuses, delay=0):
         port, log = free_port(), tmp_path / f"received-{len(started)}.jsonl"
         process = subprocess.Popen([sys.executable, os.path.join(REPO, "Tests", "e2e", "webhook_receiver.py"),
-                                    str(port), str(log), statuses])
+                                    str(port), str(log), statuses, str(delay)])
         started.append(process)
         assert wait_until(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0)
         return f"http://127.0.0.1:{port}/hooks", log
@@ -413,6 +413,31 @@ def test_webhooks_dead_letter_after_the_schedule_and_410_disables(env, api, rece
     listed = {e["id"]: e for e in api.get("/internal/webhook-endpoints").json()["items"]}
     assert listed[gone["id"]]["disabled"] is True
     api.delete(f"/internal/webhook-endpoints/{gone['id']}")
+
+
+def test_a_slow_endpoint_holds_one_worker_not_the_run(env, api, receiver):
+    slow_url, slow_log = receiver("200", delay=1)
+    fast_url, fast_log = receiver("200")
+    slow = api.post("/internal/webhook-endpoints", {"url": slow_url, "events": ["tenant.created"]}).json()
+    fast = api.post("/internal/webhook-endpoints", {"url": fast_url, "events": ["tenant.created"]}).json()
+    for _ in range(3):
+        api.create_tenant()
+    deliver(env)
+    slow_got, fast_got = received(slow_log), received(fast_log)
+    assert len(slow_got) == 3 and len(fast_got) == 3, (len(slow_got), len(fast_got))  # one run delivered all six
+    # The fast endpoint had every message before the slow one answered its first: other workers went on.
+    assert max(m["arrivedAt"] for m in fast_got) < min(m["answeredAt"] for m in slow_got)
+    # The slow endpoint was called by one worker at a time.
+    spans = sorted((m["arrivedAt"], m["answeredAt"]) for m in slow_got)
+    assert all(earlier[1] <= later[0] for earlier, later in zip(spans, spans[1:])), spans
+    for endpoint in (slow, fast):
+        api.delete(f"/internal/webhook-endpoints/{endpoint['id']}")
+
+
+def test_webhook_workers_must_be_in_range(env):
+    r = subprocess.run([env["CONTROLPLANE_SYNC"], "deliver", "--webhook-workers", "0"], capture_output=True, text=True,
+                       env={"PATH": os.environ["PATH"], "CONTROLPLANE_SYNC_DATABASE_URL": env["CONTROLPLANE_SYNC_DATABASE_URL"]})
+    assert r.returncode == 64 and "--webhook-workers" in r.stderr
 
 
 def test_webhook_endpoint_bad_inputs(api):
