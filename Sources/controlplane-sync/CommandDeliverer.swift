@@ -6,21 +6,29 @@ import ServiceLog
 /// Delivers PENDING governance commands to their region's `POST /v1/registry/commands`
 /// with a fresh JWT (scope `registry:commands:write`). The registry applies a commandId
 /// once, so a retry after an unknown outcome is safe. One command per transaction,
-/// claimed with FOR UPDATE SKIP LOCKED.
+/// claimed with FOR UPDATE SKIP LOCKED. Workers share a `DeliveryRun`: a region's commands
+/// go out one at a time and in order, and a region whose registry hangs holds one worker.
 struct CommandDeliverer {
     let db: PostgresConnection
     let configuration: SyncConfiguration
     let http: HTTPClient
     let logger: Logger
+    let shared: DeliveryRun
     /// Seconds before the 2nd, 3rd, … attempt; FAILED after the last.
     static let schedule: [Double] = [5, 30, 120, 600, 1800, 3600]
     var retrySchedule = CommandDeliverer.schedule
 
-    struct Summary { var delivered = 0, rescheduled = 0, failed = 0 }
+    struct Summary {
+        var delivered = 0, rescheduled = 0, failed = 0
 
-    func run(max: Int) throws -> Summary {
+        static func + (a: Summary, b: Summary) -> Summary {
+            Summary(delivered: a.delivered + b.delivered, rescheduled: a.rescheduled + b.rescheduled, failed: a.failed + b.failed)
+        }
+    }
+
+    func run() throws -> Summary {
         var summary = Summary()
-        for _ in 0..<max {
+        while shared.takeOne() {
             guard let outcome = try deliverOne() else { break }
             switch outcome {
             case "DELIVERED": summary.delivered += 1
@@ -33,14 +41,20 @@ struct CommandDeliverer {
 
     private func deliverOne() throws -> String? {
         try db.transaction { db in
-            let rows = try db.query("""
-                SELECT c.id::text, c.region_id, c.kind, c.target, c.params::text, c.issued_at, c.attempts, r.base_url, r.requests_per_second
-                FROM governance_commands c JOIN regions r ON r.id = c.region_id
-                WHERE c.status = 'PENDING' AND c.next_attempt_at <= now()
-                ORDER BY c.next_attempt_at, c.issued_at LIMIT 1 FOR UPDATE OF c SKIP LOCKED
-                """)
-            guard rows.count == 1 else { return nil }
-            let id = try rows.decode(0, 0, as: String.self), region = try rows.decode(0, 1, as: String.self)
+            let claimed = try shared.claim { beingCalled -> (PostgresRows, String?) in
+                let rows = try db.query("""
+                    SELECT c.id::text, c.region_id, c.kind, c.target, c.params::text, c.issued_at, c.attempts, r.base_url, r.requests_per_second
+                    FROM governance_commands c JOIN regions r ON r.id = c.region_id
+                    WHERE c.status = 'PENDING' AND c.next_attempt_at <= now()
+                      AND c.region_id <> ALL (string_to_array(\(beingCalled), ','))
+                    ORDER BY c.next_attempt_at, c.issued_at LIMIT 1 FOR UPDATE OF c SKIP LOCKED
+                    """)
+                return (rows, rows.count == 1 ? try rows.decode(0, 1, as: String.self) : nil)
+            }
+            let rows = claimed.0
+            guard rows.count == 1, let region = claimed.1 else { return nil }
+            defer { shared.endCalling(region) }
+            let id = try rows.decode(0, 0, as: String.self)
             let attempt = try rows.decode(0, 6, as: Int.self) + 1
             var body = JSONWriter()
             body.beginObject()

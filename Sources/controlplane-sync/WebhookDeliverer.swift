@@ -2,23 +2,21 @@ import ControlPlane
 import Foundation
 import Postgres
 import ServiceLog
-import Synchronization
 
 /// Drains `webhook_outbox`: one message per transaction, claimed with
 /// `FOR UPDATE SKIP LOCKED` so runs on several hosts never send one twice; signed per
 /// Standard Webhooks; every attempt logged; retried on the schedule, then dead-lettered.
-/// A run has several workers (`WebhookRun`), each with its own connection, and a worker
-/// skips endpoints another one is calling: an endpoint that hangs until the timeout holds
-/// one worker, never the whole run.
-// Unchecked: each deliverer, with its connection and client, belongs to the one thread it is handed to.
-struct WebhookDeliverer: @unchecked Sendable {
+/// Several deliverers share a `DeliveryRun`, each on its own thread and connection; a
+/// worker skips endpoints another one is calling, so an endpoint that hangs until the
+/// timeout holds one worker, never the whole run.
+struct WebhookDeliverer {
     let db: PostgresConnection
     let http: HTTPClient
     let logger: Logger
     /// Seconds to wait after the 1st, 2nd, … failed attempt (Standard Webhooks' schedule).
     let retrySchedule: [Double]
     let timeoutSeconds: Double
-    let shared: WebhookRun
+    let shared: DeliveryRun
 
     static let defaultSchedule: [Double] = [5, 300, 1800, 7200, 18000, 36000, 36000]
 
@@ -119,55 +117,5 @@ struct WebhookDeliverer: @unchecked Sendable {
                                             "outcome": .string("\(outcome)")])
             return outcome
         }
-    }
-}
-
-/// What a run's workers share: the message budget and the endpoints being called now.
-/// Claims are serialized in the process (a claim is one short query), so a worker never
-/// picks an endpoint another worker has just taken.
-final class WebhookRun: @unchecked Sendable {
-    private let remaining: Atomic<Int>
-    private let lock = NSLock()
-    private var calling: Set<String> = []  // guarded by lock
-
-    init(maxMessages: Int) { remaining = Atomic(maxMessages) }
-
-    /// False once the run's budget is spent.
-    func takeOne() -> Bool { remaining.wrappingSubtract(1, ordering: .relaxed).newValue >= 0 }
-
-    /// Runs `query` with the endpoints being called (comma-separated UUIDs, for the claim to
-    /// skip); the endpoint it returns counts as being called until `endCalling`.
-    func claim<T>(_ query: (String) throws -> (T, String?)) throws -> (T, String?) {
-        lock.lock()
-        defer { lock.unlock() }
-        let result = try query(calling.joined(separator: ","))
-        if let endpoint = result.1 { calling.insert(endpoint) }
-        return result
-    }
-
-    func endCalling(_ endpointId: String) {
-        lock.lock()
-        calling.remove(endpointId)
-        lock.unlock()
-    }
-
-    /// `workers` deliverers on their own threads and connections until the outbox has nothing
-    /// due or the budget is spent; the first error (a lost database) is rethrown after all stop.
-    func deliver(workers: Int, connect: () throws -> PostgresConnection,
-                 deliverer: @escaping @Sendable (PostgresConnection) -> WebhookDeliverer) throws -> WebhookDeliverer.Summary {
-        let connections = try (0..<max(1, workers)).map { _ in try connect() }
-        let results = Mutex<[Result<WebhookDeliverer.Summary, Error>]>([])
-        let group = DispatchGroup()
-        for connection in connections {
-            let worker = deliverer(connection)
-            group.enter()
-            Thread.detachNewThread {
-                let result = Result { try worker.run() }
-                results.withLock { $0.append(result) }
-                group.leave()
-            }
-        }
-        group.wait()
-        return try results.withLock { $0 }.reduce(WebhookDeliverer.Summary()) { try $0 + $1.get() }
     }
 }

@@ -45,8 +45,8 @@ struct Sync: ParsableCommand {
             abstract: "Deliver outbox messages: lifecycle webhooks (Standard Webhooks), with retries and a delivery log.")
 
         @Option(help: "At most this many messages per run.") var max = 1000
-        @Option(help: "Webhook workers, each with its own database connection (an endpoint is called by one at a time).")
-        var webhookWorkers = 4
+        @Option(help: "Workers per outbox (governance commands, webhooks), each with its own database connection; a destination (region, endpoint) is called by one worker at a time.")
+        var workers = 4
 
         func run() throws {
             let logger = Logger(component: "controlplane-sync")
@@ -60,19 +60,21 @@ struct Sync: ParsableCommand {
                     return seconds
                 }
             } ?? WebhookDeliverer.defaultSchedule
-            guard (1...64).contains(webhookWorkers) else { throw fail(64, "--webhook-workers must be from 1 to 64") }
+            guard (1...64).contains(workers) else { throw fail(64, "--workers must be from 1 to 64") }
             let timeout = try environment.double("CONTROLPLANE_WEBHOOK_TIMEOUT_SECONDS", default: 15)
-            let webhookRun = WebhookRun(maxMessages: max)
             let configuration = try syncConfiguration(environment)
             let http = HTTPClient()
             let sweeper = RegistrySweeper(db: db, configuration: configuration, http: http, logger: logger)
             try withDatabase {
                 let jobs = try AdminJobRunner(db: db, sweeper: sweeper, configuration: configuration, logger: logger).run(max: 20)
+                let commandRun = DeliveryRun(maxMessages: max), webhookRun = DeliveryRun(maxMessages: max)
                 let commands = configuration.signingKeys.isEmpty ? CommandDeliverer.Summary()
-                    : try CommandDeliverer(db: db, configuration: configuration, http: http, logger: logger).run(max: max)
-                let webhooks = try webhookRun.deliver(workers: webhookWorkers, connect: { try connect(environment) }) { db in
-                    WebhookDeliverer(db: db, http: HTTPClient(), logger: logger, retrySchedule: schedule,
-                                     timeoutSeconds: timeout, shared: webhookRun)
+                    : try commandRun.deliver(workers: workers, connect: { try connect(environment) }, start: .init(), add: +) { db in
+                        try CommandDeliverer(db: db, configuration: configuration, http: HTTPClient(), logger: logger, shared: commandRun).run()
+                    }
+                let webhooks = try webhookRun.deliver(workers: workers, connect: { try connect(environment) }, start: .init(), add: +) { db in
+                    try WebhookDeliverer(db: db, http: HTTPClient(), logger: logger, retrySchedule: schedule,
+                                         timeoutSeconds: timeout, shared: webhookRun).run()
                 }
                 var emails = EmailDeliverer.Summary()
                 if let mailer = try emailDeliverer(environment, db: db, logger: logger) { emails = try mailer.run(max: max) }

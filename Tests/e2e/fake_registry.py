@@ -14,7 +14,7 @@ Test control API (never used by the sync):
   POST /_control/faults     [{"kind": "429"|"503"|"500"|"malformed"|"truncated"|"slow"|"down"|"400",
                               "retryAfter": s, "delay": s, "count": n, "path": "jobs"|"nodes"|"commands"}]
   GET  /_control/requests   every registry request: method, path, query, headers, body (base64)
-  GET  /_control/commands   commands applied (once each)
+  GET  /_control/commands   commands applied (once each), with "_appliedAt" (Unix time)
   POST /_control/reset
 """
 import argparse
@@ -201,7 +201,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.answer(400, b'{"error":"bad command"}')
             with lock:
                 if command["commandId"] not in commands:
-                    commands[command["commandId"]] = command
+                    commands[command["commandId"]] = {**command, "_appliedAt": time.time()}
             return self.answer(202, b'{"accepted":true}')
         self.answer(404, b'{"error":"not found"}')
 

@@ -263,6 +263,32 @@ def test_a_command_the_registry_refuses_fails_without_retries(env, registry, con
     assert command["status"] == "FAILED" and "HTTP 400" in command["lastError"]
 
 
+def test_a_hanging_registry_holds_one_worker_and_a_regions_commands_keep_their_order(env, registry, control):
+    hanging = FakeRegistry()
+    try:
+        slow, fast = control.add_region(hanging.url), control.add_region(registry.url)
+        hanging.control("faults", [{"kind": "slow", "delay": 1, "path": "commands", "count": 3}])
+        issue = lambda region, i: control.post("/control/v1/commands", {
+            "region": region, "kind": "QUEUE_CAPACITY", "target": f"queue-{i}", "params": {"capacity": i}, "reason": "order"}).json()["id"]
+        slow_ids = [issue(slow, i) for i in range(3)]  # issued first: a single worker would wait on these
+        fast_ids = [issue(fast, i) for i in range(3)]
+        assert run_sync(env, "deliver").returncode == 0
+        for cid in slow_ids + fast_ids:
+            assert control.get(f"/control/v1/commands/{cid}").json()["status"] == "DELIVERED"
+        applied_slow = hanging.commands()
+        applied_fast = [c for c in registry.commands() if c["commandId"] in fast_ids]
+        assert [c["commandId"] for c in applied_slow] == slow_ids  # one region: in order
+        # Every command to the healthy region was applied before the hanging one answered its first.
+        assert max(c["_appliedAt"] for c in applied_fast) < min(c["_appliedAt"] for c in applied_slow)
+        # The hanging registry got one request at a time: each arrived after the previous was applied.
+        arrivals = [s["at"] for s in hanging.requests() if s["path"] == "/v1/registry/commands"]
+        assert len(arrivals) == 3
+        assert all(arrived >= done["_appliedAt"] for arrived, done in zip(arrivals[1:], applied_slow))
+    finally:
+        hanging.stop()
+        control.patch(f"/control/v1/regions/{slow}", {"enabled": False})
+
+
 def test_admin_jobs_sync_a_region_now(env, registry, control):
     registry.control("generate", {"count": 5, "prefix": "adm"})
     region = control.add_region(registry.url)

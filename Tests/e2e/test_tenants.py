@@ -434,10 +434,10 @@ def test_a_slow_endpoint_holds_one_worker_not_the_run(env, api, receiver):
         api.delete(f"/internal/webhook-endpoints/{endpoint['id']}")
 
 
-def test_webhook_workers_must_be_in_range(env):
-    r = subprocess.run([env["CONTROLPLANE_SYNC"], "deliver", "--webhook-workers", "0"], capture_output=True, text=True,
+def test_delivery_workers_must_be_in_range(env):
+    r = subprocess.run([env["CONTROLPLANE_SYNC"], "deliver", "--workers", "0"], capture_output=True, text=True,
                        env={"PATH": os.environ["PATH"], "CONTROLPLANE_SYNC_DATABASE_URL": env["CONTROLPLANE_SYNC_DATABASE_URL"]})
-    assert r.returncode == 64 and "--webhook-workers" in r.stderr
+    assert r.returncode == 64 and "--workers" in r.stderr
 
 
 def test_webhook_endpoint_bad_inputs(api):

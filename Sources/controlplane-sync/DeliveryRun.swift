@@ -1,0 +1,61 @@
+import Foundation
+import Postgres
+import Synchronization
+
+/// What the workers draining one outbox share: the message budget and the destinations
+/// (webhook endpoints, regions) being called now. Claims are serialized in the process (a
+/// claim is one short query), so a worker never picks a destination another worker has
+/// just taken: a slow destination holds one worker, and its messages go out in order.
+final class DeliveryRun: @unchecked Sendable {
+    private let remaining: Atomic<Int>
+    private let lock = NSLock()
+    private var calling: Set<String> = []  // guarded by lock
+
+    init(maxMessages: Int) { remaining = Atomic(maxMessages) }
+
+    /// False once the run's budget is spent.
+    func takeOne() -> Bool { remaining.wrappingSubtract(1, ordering: .relaxed).newValue >= 0 }
+
+    /// Runs `query` with the destinations being called (comma-separated ids, which hold no
+    /// commas, for the claim to skip); the one it returns counts as called until `endCalling`.
+    func claim<T>(_ query: (String) throws -> (T, String?)) throws -> (T, String?) {
+        lock.lock()
+        defer { lock.unlock() }
+        let result = try query(calling.joined(separator: ","))
+        if let destination = result.1 { calling.insert(destination) }
+        return result
+    }
+
+    func endCalling(_ destination: String) {
+        lock.lock()
+        calling.remove(destination)
+        lock.unlock()
+    }
+
+    /// `workers` bodies on their own threads, each with its own connection, until the outbox
+    /// has nothing due or the budget is spent; the first error (a lost database) is rethrown
+    /// after all have stopped, else the summaries are added up.
+    func deliver<Summary: Sendable>(workers: Int, connect: () throws -> PostgresConnection, start: Summary,
+                                    add: (Summary, Summary) -> Summary,
+                                    worker: @escaping @Sendable (PostgresConnection) throws -> Summary) throws -> Summary {
+        let connections = try (0..<max(1, workers)).map { _ in UncheckedHandoff(try connect()) }
+        let results = Mutex<[Result<Summary, Error>]>([])
+        let group = DispatchGroup()
+        for connection in connections {
+            group.enter()
+            Thread.detachNewThread {
+                let result = Result { try worker(connection.value) }
+                results.withLock { $0.append(result) }
+                group.leave()
+            }
+        }
+        group.wait()
+        return try results.withLock { $0 }.reduce(start) { add($0, try $1.get()) }
+    }
+}
+
+/// A connection handed to the one thread that will use it.
+private struct UncheckedHandoff<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
