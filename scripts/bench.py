@@ -79,6 +79,16 @@ def pgbench(env, sql, duration, pgbin):
                 "errors": failed}
 
 
+def interleaved(measurements, rounds):
+    """Runs each measurement `rounds` times, taking turns (ours, reference, ours, …), and keeps
+    each one's median run by rate: drift on a shared machine then hits both sides alike."""
+    runs = {name: [] for name in measurements}
+    for _ in range(rounds):
+        for name, measure in measurements.items():
+            runs[name].append(measure())
+    return {name: sorted(results, key=lambda r: r["rate"])[len(results) // 2] for name, results in runs.items()}
+
+
 def seed_tenants(env, count=10_000):
     have = int(psql(env, "SELECT count(*) FROM tenants_master"))
     if have >= count:
@@ -114,6 +124,7 @@ def main():
     parser.add_argument("--registry", required=True)
     parser.add_argument("--php", required=True)
     parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     env = load_env(args.env)
@@ -134,15 +145,15 @@ def main():
     time.sleep(3)  # the dictionary watcher picks up the lists
 
     print("== FastCGI path: trivial route vs nginx static vs php-fpm", flush=True)
-    static = wrk(env["CONTROLPLANE_STATIC_URL"] + "/", d)
-    php = wrk(args.php, d)
-    trivial = wrk(env["CONTROLPLANE_INTERNAL_URL"] + "/internal/live", d)
+    got = interleaved({"trivial": lambda: wrk(env["CONTROLPLANE_INTERNAL_URL"] + "/internal/live", d),
+                       "static": lambda: wrk(env["CONTROLPLANE_STATIC_URL"] + "/", d),
+                       "php": lambda: wrk(args.php, d)}, args.rounds)
+    trivial, static, php = got["trivial"], got["static"], got["php"]
     rows.append(row("trivial route (no DB) via nginx", trivial, static, "nginx static body"))
     rows.append(row("trivial route (no DB) via nginx", trivial, php, "php-fpm (pm static, 16) same body"))
 
     print("== tenant directory (limit 50) vs pgbench", flush=True)
     auth = f"authorization: Bearer {env['CONTROLPLANE_INTERNAL_TOKEN']}"
-    directory = wrk(env["CONTROLPLANE_INTERNAL_URL"] + "/internal/tenants-directory?limit=50", d, headers=[auth])
     page_filter = "id > '00000000-0000-0000-0000-000000000000'::uuid"
     plain_sql = (f"SELECT id, slug, display_name, status, site_hostname, plan, connector_kind, connector_credential_ref, "
                  f"created_at, updated_at FROM tenants_master WHERE {page_filter} ORDER BY id LIMIT 51;")
@@ -151,8 +162,11 @@ def main():
                 "'connectorKind', connector_kind, 'connectorCredentialRef', connector_credential_ref, "
                 "'createdAt', created_at, 'updatedAt', updated_at)), '[]'::json), 'nextCursor', NULL) "
                 f"FROM (SELECT * FROM tenants_master WHERE {page_filter} ORDER BY id LIMIT 50) t;")
-    pg_json = pgbench(env, json_sql, d, pgbin)
-    pg_plain = pgbench(env, plain_sql, d, pgbin)
+    got = interleaved({"directory": lambda: wrk(env["CONTROLPLANE_INTERNAL_URL"] + "/internal/tenants-directory?limit=50", d,
+                                                headers=[auth]),
+                       "json": lambda: pgbench(env, json_sql, d, pgbin),
+                       "plain": lambda: pgbench(env, plain_sql, d, pgbin)}, args.rounds)
+    directory, pg_json, pg_plain = got["directory"], got["json"], got["plain"]
     rows.append(row("GET /internal/tenants-directory?limit=50", directory, pg_json, "pgbench: the page built by PostgreSQL (json_agg)"))
     rows.append(row("GET /internal/tenants-directory?limit=50", directory, pg_plain, "pgbench: the plain row query the backend runs"))
 
@@ -160,12 +174,13 @@ def main():
     lua = os.path.join(tempfile.mkdtemp(), "post.lua")
     open(lua, "w").write('wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n'
                          'wrk.body = \'{"email":"jane.doe@acme-robotics.com"}\'\n')
-    check = wrk(env["CONTROLPLANE_URL"] + "/api/trial/email/check", d, script=lua)
     insert_sql = ("WITH existing AS (SELECT EXISTS (SELECT 1 FROM tenants_master WHERE contact_domain = 'acme-robotics.com' "
                   "AND status <> 'deprovisioned') AS hit) INSERT INTO signup_attempts (trace_id, step, email_domain, email_hash, "
                   "ip_hash, outcome) SELECT 'pgbench', 'email_check', 'acme-robotics.com', sha256('x'), sha256('y'), "
                   "CASE WHEN existing.hit THEN 'existing_tenant' ELSE 'work' END FROM existing RETURNING outcome;")
-    pg_insert = pgbench(env, insert_sql, d, pgbin)
+    got = interleaved({"check": lambda: wrk(env["CONTROLPLANE_URL"] + "/api/trial/email/check", d, script=lua),
+                       "insert": lambda: pgbench(env, insert_sql, d, pgbin)}, args.rounds)
+    check, pg_insert = got["check"], got["insert"]
     rows.append(row("POST /api/trial/email/check", check, pg_insert, "pgbench: the same attempt-log INSERT"))
 
     print("== classifier alone (one core, in process)", flush=True)
@@ -208,7 +223,8 @@ def main():
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
     lines = [f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} cores ({cpu}), "
              f"{platform.system()} {platform.release()}; wrk and pgbench on the same machine, {CONNECTIONS} connections, "
-             f"{d} s each; release build, access log off.", "",
+             f"{d} s each, median of {args.rounds} rounds taken in turns with the references; release build, "
+             f"backend access log off.", "",
              "| path | ours | p50 | p99 | errors | reference | reference figure | ref p99 | ratio |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:

@@ -50,10 +50,9 @@ cat > "$STACK_DIR/nginx/extra/php.conf" <<CONF
 server {
     listen 127.0.0.1:28083;
     location / {
+        include /etc/nginx/fastcgi_params;  # Debian's stock parameters, as a php-fpm site has them
         fastcgi_pass unix:$STACK_DIR/php/php.sock;
         fastcgi_param SCRIPT_FILENAME $STACK_DIR/php/ping.php;
-        fastcgi_param REQUEST_METHOD \$request_method;
-        fastcgi_param QUERY_STRING \$query_string;
     }
 }
 CONF
@@ -64,4 +63,4 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 python3 Tests/e2e/fake_registry.py --port "$port" &
 REGISTRY_PID=$!
 python3 scripts/bench.py --env "$STACK_DIR/dev.env" --registry "http://127.0.0.1:$port" --php "http://127.0.0.1:28083/" \
-    --duration "${BENCH_SECONDS:-10}" --out bench/results.md
+    --duration "${BENCH_SECONDS:-10}" --rounds "${BENCH_ROUNDS:-3}" --out bench/results.md

@@ -1,9 +1,13 @@
 """Through the real nginx to the real backend: routing, problems, caps, CORS, TLS, headers."""
+import os
 import re
+import shutil
+import socket
+import subprocess
 
 import requests
 
-from conftest import assert_problem
+from conftest import REPO, assert_problem, wait_until
 
 ALLOWED_ORIGIN = "http://localhost:3000"
 
@@ -125,3 +129,37 @@ def test_rate_limited_requests_get_a_429_problem_with_cors(public):
     assert body["type"] == "urn:controlplane:problem:rate-limited"
     assert limited[0].headers["retry-after"] == "1"
     assert limited[0].headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+
+
+def test_the_production_nginx_config_passes_nginx_t(env, tmp_path):
+    """nginx/controlplane.conf as operators install it (conf.d + snippets), with only the
+    certificates, log directory and listen addresses pointed at this machine."""
+    def free_port():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    tls = os.path.dirname(env["CONTROLPLANE_TLS_CERT"])
+    text = open(os.path.join(REPO, "nginx", "controlplane.conf")).read()
+    for name in ("fullchain", "internal-fullchain"):
+        text = text.replace(f"/etc/ssl/controlplane/{name}.pem", f"{tls}/cert.pem")
+    for name in ("privkey", "internal-privkey"):
+        text = text.replace(f"/etc/ssl/controlplane/{name}.pem", f"{tls}/key.pem")
+    text = text.replace("/var/log/nginx/", f"{tmp_path}/")
+    text = re.sub(r"listen [^\s;]+", lambda _: f"listen 127.0.0.1:{free_port()}", text)
+    shutil.copytree(os.path.join(REPO, "nginx", "snippets"), tmp_path / "snippets")
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "conf.d" / "controlplane.conf").write_text(text)
+    (tmp_path / "nginx.conf").write_text(f"pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;\n"
+                                         "events {}\nhttp { include conf.d/controlplane.conf; }\n")
+    r = subprocess.run([shutil.which("nginx") or "/usr/sbin/nginx", "-t", "-c", str(tmp_path / "nginx.conf"),
+                        "-p", str(tmp_path), "-e", str(tmp_path / "error.log")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_access_log_lines_carry_the_trace_id_and_no_query_string(env, internal):
+    log = os.path.join(os.path.dirname(env["CONTROLPLANE_FCGI_SOCKET"]), "nginx", "access.log")
+    requests.get(f"{internal}/internal/nope?cursor=do-not-log-me", headers={"x-trace-id": "access-log-check-1"})
+    line = lambda: next((l for l in open(log) if "trace=access-log-check-1" in l), None)
+    assert wait_until(lambda: line() is not None, timeout=5), "buffered lines reach the file within flush=1s"
+    assert '"GET /internal/nope HTTP/1.1" 404' in line() and "do-not-log-me" not in line()
