@@ -40,13 +40,14 @@ public struct Request: Sendable {
     }
 
     /// Query parameters, percent-decoded (`+` is a space); a malformed escape is kept as sent.
+    /// Split on the bytes `&` and `=`, not on Characters (a combining mark would fuse with them).
     public var queryItems: [(name: String, value: String)] {
         guard !query.isEmpty else { return [] }
-        return query.split(separator: "&", omittingEmptySubsequences: true).map { pair in
-            if let eq = pair.firstIndex(of: "=") {
-                return (PercentDecoding.decode(pair[..<eq]), PercentDecoding.decode(pair[pair.index(after: eq)...]))
+        return query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true).map { pair in
+            if let eq = pair.firstIndex(of: UInt8(ascii: "=")) {
+                return (PercentDecoding.decode(Substring(pair[..<eq])), PercentDecoding.decode(Substring(pair[pair.index(after: eq)...])))
             }
-            return (PercentDecoding.decode(pair[...]), "")
+            return (PercentDecoding.decode(Substring(pair)), "")
         }
     }
 

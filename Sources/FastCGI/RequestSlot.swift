@@ -92,7 +92,8 @@ final class RequestSlot: @unchecked Sendable {  // used by one thread at a time,
             }
         }
         if let documentURI { path = documentURI } else if let requestURI {
-            path = String(requestURI.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+            path = String(Substring(requestURI.utf8.split(separator: UInt8(ascii: "?"), maxSplits: 1,
+                                                          omittingEmptySubsequences: false).first ?? Substring("").utf8))
         }
         if trace.isEmpty { trace = TraceID.make() }
         var request = Request(method: method, path: path, query: query, headers: headers,

@@ -26,6 +26,10 @@ final class TransportTypesTests: XCTestCase {
         XCTAssertEqual(items["tail"], "%4")
         XCTAssertEqual(request.queryValue("b"), "x y")
         XCTAssertNil(request.queryValue("zzz"))
+        // Raw combining marks after `&` and `=` (nginx passes QUERY_STRING as sent) do not hide them.
+        let marked = Request(method: "GET", path: "/", query: "status=\u{301}x&\u{301}limit=5")
+        XCTAssertEqual(marked.queryItems.map(\.name), ["status", "\u{301}limit"])
+        XCTAssertEqual(marked.queryItems.first?.value, "\u{301}x")
     }
 
     func testHeaderNamesFromParams() {

@@ -1,10 +1,13 @@
 """Through the real nginx to the real backend: routing, problems, caps, CORS, TLS, headers."""
+import http.client
+import json
 import os
 import re
 import shutil
 import socket
 import subprocess
 
+import pytest
 import requests
 
 from conftest import REPO, assert_problem, wait_until
@@ -163,3 +166,29 @@ def test_access_log_lines_carry_the_trace_id_and_no_query_string(env, internal):
     line = lambda: next((l for l in open(log) if "trace=access-log-check-1" in l), None)
     assert wait_until(lambda: line() is not None, timeout=5), "buffered lines reach the file within flush=1s"
     assert '"GET /internal/nope HTTP/1.1" 404' in line() and "do-not-log-me" not in line()
+
+
+@pytest.mark.parametrize("path", ["/internal/tenants/./resume", "/internal/tenants/x/../y", "/internal/tenants/%2e/resume",
+                                  "/internal/tenants/%2E%2E/x", "/control/v1/regions/.", "/control/v1/regions/..?x=1"])
+def test_dot_segments_are_refused_not_resolved(env, internal, path):
+    """nginx would resolve them into another resource (schemathesis found `./resume` → 405)."""
+    host, port = internal.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    connection.request("POST", path, body="{}", headers={"authorization": f"Bearer {env['CONTROLPLANE_INTERNAL_TOKEN']}",
+                                                         "content-type": "application/json"})
+    answer = connection.getresponse()
+    assert answer.status == 400 and answer.getheader("content-type").startswith("application/problem+json")
+    assert json.loads(answer.read())["type"] == "about:blank"  # nginx's own answer: the backend never saw it
+    connection.close()
+
+
+def test_dots_that_are_not_segments_pass(env, internal, public):
+    auth = {"authorization": f"Bearer {env['CONTROLPLANE_INTERNAL_TOKEN']}"}
+    for url in (f"{internal}/internal/tenants/..x", f"{internal}/internal/tenants-directory?cursor=/./"):
+        r = requests.get(url, headers=auth)  # the backend's own answers about these values
+        assert r.status_code in (400, 404) and r.json()["type"].startswith("urn:controlplane:problem:"), (url, r.text)
+    assert requests.get(f"{internal}/internal/health?x=/../").status_code == 200
+    host, port = public.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    connection.request("POST", "/api/trial/manual-approval/./draft", body="{}", headers={"content-type": "application/json"})
+    assert connection.getresponse().status == 400

@@ -51,8 +51,10 @@ public struct Router: Sendable {
         return .methodNotAllowed(allowed: Array(Set(allowed)).sorted())
     }
 
+    /// Splits on the byte `/`, not on Characters: a combining mark after a slash would
+    /// otherwise fuse with it into one Character and hide the separator.
     private static func split(_ path: String) -> [Substring] {
-        path.split(separator: "/", omittingEmptySubsequences: true)
+        path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map { Substring($0) }
     }
 
     private static func bind(_ segments: [Segment], to parts: [Substring]) -> [String: String]? {
@@ -60,7 +62,7 @@ public struct Router: Sendable {
         var parameters: [String: String] = [:]
         for (segment, part) in zip(segments, parts) {
             switch segment {
-            case .literal(let text): if text != part { return nil }
+            case .literal(let text): if !text.utf8.elementsEqual(part.utf8) { return nil }  // bytes, not canonical equivalence
             case .parameter(let name): parameters[name] = String(part)
             }
         }
