@@ -22,19 +22,20 @@ public enum ServiceToken {
         }
     }
 
-    /// The token from `Authorization: Bearer …`, if the header has that form.
-    /// A byte scan (scheme case-insensitive, SP/HTAB around the credentials): it runs on
-    /// every authenticated request, where Foundation's trimming showed up in profiles.
+    private static let bearerScheme: [UInt8] = Array("bearer".utf8)
+
+    /// The token from `Authorization: Bearer …`, if the header has that form. A byte scan
+    /// (scheme case-insensitive, SP/HTAB around the credentials): it runs on every
+    /// authenticated request, where Foundation's trimming showed up in profiles.
     public static func bearer(from header: String?) -> String? {
         guard let header else { return nil }
         let bytes = Array(header.utf8)
         func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
         var start = 0
         while start < bytes.count && isSpace(bytes[start]) { start += 1 }
-        let scheme: [UInt8] = Array("bearer".utf8)
-        guard bytes.count - start > scheme.count else { return nil }
-        for (offset, expected) in scheme.enumerated() where bytes[start + offset] | 0x20 != expected { return nil }
-        var from = start + scheme.count
+        guard bytes.count - start > bearerScheme.count else { return nil }
+        for (offset, expected) in bearerScheme.enumerated() where bytes[start + offset] | 0x20 != expected { return nil }
+        var from = start + bearerScheme.count
         guard isSpace(bytes[from]) else { return nil }
         while from < bytes.count && isSpace(bytes[from]) { from += 1 }
         var end = bytes.count
