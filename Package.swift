@@ -20,29 +20,34 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         .target(name: "ServiceLog"),
-        .target(name: "Crypto", dependencies: ["COpenSSL"]),
+        // Named for what it wraps: `Crypto` would collide with swift-crypto's module.
+        .target(name: "OpenSSLCrypto", dependencies: ["COpenSSL"]),
         .target(name: "FastCGI", dependencies: ["CFastCGI", "ServiceLog"]),
         .target(name: "Postgres", dependencies: ["CPostgres", "ServiceLog"]),
         .target(name: "Mail", dependencies: ["CCurl"]),
-        .target(name: "ControlPlane", dependencies: ["FastCGI", "Postgres", "Crypto", "ServiceLog"]),
+        // The core: domain types, rules and one store per table. Never imports FastCGI.
+        .target(name: "ControlPlaneCore", dependencies: ["Postgres", "OpenSSLCrypto", "ServiceLog"]),
+        // The HTTP layer on the core: router, request context, problem bodies, handlers.
+        .target(name: "ControlPlaneHTTP", dependencies: ["ControlPlaneCore", "FastCGI", "Postgres", "OpenSSLCrypto", "ServiceLog"]),
 
-        .executableTarget(name: "controlplaned", dependencies: ["ControlPlane", "FastCGI", "Postgres", "ServiceLog"]),
+        .executableTarget(name: "controlplaned", dependencies: ["ControlPlaneHTTP", "ControlPlaneCore", "FastCGI", "Postgres", "ServiceLog"]),
         .executableTarget(name: "controlplane-sync", dependencies: [
-            "ControlPlane", "Postgres", "Crypto", "Mail",
+            "ControlPlaneCore", "Postgres", "OpenSSLCrypto", "Mail",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // In-process micro-benchmarks that `make bench` runs (no I/O).
-        .executableTarget(name: "controlplane-bench", dependencies: ["ControlPlane"]),
+        .executableTarget(name: "controlplane-bench", dependencies: ["ControlPlaneCore"]),
         .executableTarget(name: "cpctl", dependencies: [
-            "ControlPlane", "Postgres", "Crypto",
+            "ControlPlaneCore", "Postgres", "OpenSSLCrypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .target(name: "TestSupport", dependencies: ["Postgres"], path: "Tests/TestSupport"),
-        .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
+        .testTarget(name: "OpenSSLCryptoTests", dependencies: ["OpenSSLCrypto"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
         .testTarget(name: "ServiceLogTests", dependencies: ["ServiceLog"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
-        .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "FastCGI", "Postgres", "TestSupport"]),
+        .testTarget(name: "ControlPlaneCoreTests", dependencies: ["ControlPlaneCore", "Postgres", "TestSupport"]),
+        .testTarget(name: "ControlPlaneHTTPTests", dependencies: ["ControlPlaneHTTP", "ControlPlaneCore", "FastCGI", "Postgres", "TestSupport"]),
     ]
 )

@@ -5,8 +5,9 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
-export STACK_DIR="$REPO/.run/bench" PUBLIC_PORT=28080 TLS_PORT=28443 INTERNAL_PORT=28081 STATIC_PORT=28082 SMTP_PORT=22525 \
-       BUILD_CONFIG=release TRIAL_LIMIT_KEY='$cp_no_limit' CONTROLPLANE_ACCESS_LOG=off PG_FSYNC=on
+# shellcheck source=scripts/throwaway-stack.sh
+. scripts/throwaway-stack.sh
+export TRIAL_LIMIT_KEY='$cp_no_limit' CONTROLPLANE_ACCESS_LOG=off PG_FSYNC=on
 
 missing=()
 for pkg in wrk php8.2-fpm; do
@@ -17,16 +18,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-scripts/stack.sh stop >/dev/null 2>&1 || true
-pkill -f "php-fpm.*$STACK_DIR" 2>/dev/null || true
-rm -rf "$STACK_DIR"
-cleanup() {
-    pkill -f "php-fpm.*$STACK_DIR" 2>/dev/null || true
+# Stop what this run started, by pid (php-fpm's master, the fake registry).
+stop_bench_helpers() {
+    [ -f "$STACK_DIR/php/php-fpm.pid" ] && kill "$(cat "$STACK_DIR/php/php-fpm.pid")" 2>/dev/null || true
     [ -n "${REGISTRY_PID:-}" ] && kill "$REGISTRY_PID" 2>/dev/null || true
-    scripts/stack.sh stop >/dev/null 2>&1 || true
 }
-trap cleanup EXIT
-scripts/stack.sh start
+THROWAWAY_EXTRA_CLEANUP=stop_bench_helpers
+throwaway_stack bench 28 release
 
 # php-fpm (pm = static) behind the same nginx: the FastCGI responder most users would pick.
 mkdir -p "$STACK_DIR/php"

@@ -5,12 +5,9 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
-export STACK_DIR="$REPO/.run/soak" PUBLIC_PORT=38080 TLS_PORT=38443 INTERNAL_PORT=38081 STATIC_PORT=38082 SMTP_PORT=32525 \
-       BUILD_CONFIG=debug PG_FSYNC=off CONTROLPLANE_TOKEN_CACHE_SECONDS=1 TRIAL_RATE=2000r/s SOAK=1
-swift build --build-tests 2>&1 | grep -E "error|Build complete" || true
-scripts/stack.sh stop >/dev/null 2>&1 || true
-rm -rf "$STACK_DIR"
-trap 'scripts/stack.sh stop >/dev/null 2>&1 || true' EXIT
-SKIP_BUILD=1 scripts/stack.sh start
+# shellcheck source=scripts/throwaway-stack.sh
+. scripts/throwaway-stack.sh
+export PG_FSYNC=off CONTROLPLANE_TOKEN_CACHE_SECONDS=1 TRIAL_RATE=2000r/s SOAK=1
+throwaway_stack soak 38 debug
 CONTROLPLANE_ENV_FILE="$STACK_DIR/dev.env" python3 -m pytest -q -s -p no:cacheprovider Tests/e2e/test_reliability.py \
     Tests/e2e/test_database_outage.py Tests/e2e/test_zz_secrets_never_logged.py

@@ -92,7 +92,9 @@ SQL
 build() {
     if [ "${SKIP_BUILD:-0}" != 1 ]; then
         log "swift build -c $BUILD_CONFIG"
-        (cd "$REPO" && swift build -c "$BUILD_CONFIG" 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | grep -v "^\[" || true)
+        # Progress and errors shown as they come; a failed build stops here (set -e), never
+        # starting an older binary.
+        (cd "$REPO" && swift build -c "$BUILD_CONFIG") || die "swift build failed"
     fi
     BIN="$(cd "$REPO" && swift build -c "$BUILD_CONFIG" --show-bin-path)"
     [ -x "$BIN/controlplaned" ] || die "build failed: $BIN/controlplaned missing"

@@ -175,6 +175,25 @@ public final class PostgresConnection {
         try query("SELECT pg_advisory_unlock(\(key))")
     }
 
+    /// Waits for a session advisory lock (for work that must queue, such as migrations).
+    public func advisoryLock(_ key: Int64) throws {
+        try query("SELECT pg_advisory_lock(\(key))")
+    }
+
+    /// Session advisory locks keyed by a name (`hashtext`), for units of work such as a region.
+    public func tryAdvisoryLock(named name: String) throws -> Bool {
+        try query("SELECT pg_try_advisory_lock(hashtext(\(name)))").decode(0, 0, as: Bool.self)
+    }
+
+    public func advisoryUnlock(named name: String) throws {
+        try query("SELECT pg_advisory_unlock(hashtext(\(name)))")
+    }
+
+    /// One round trip that proves the session works (health checks).
+    public func ping() throws {
+        try query("SELECT 1", retryOnConnectionLoss: true)
+    }
+
     private func executePrepared(_ query: PostgresQuery, binaryResults: Bool) throws -> PostgresRows {
         guard let handle else { throw PostgresError(kind: .connectionUnavailable, sqlState: nil, serverMessage: "not connected") }
         let name: String

@@ -1,4 +1,4 @@
-import ControlPlane
+import ControlPlaneCore
 import Foundation
 
 /// `controlplane-bench classifier DOMAINS_FILE…`: email classifications per second on one

@@ -1,4 +1,4 @@
-import ControlPlane
+import ControlPlaneCore
 import Foundation
 import Postgres
 import ServiceLog
@@ -12,36 +12,22 @@ struct AdminJobRunner {
     let logger: Logger
 
     func run(max: Int) throws -> Int {
+        let jobs = AdminJobStore(db: db)
         var done = 0
-        while done < max, let job = try claim() {
+        while done < max, let job = try jobs.claimNext() {
             let (status, result) = execute(job)
-            try db.query("""
-                UPDATE admin_jobs SET status = \(status), result = \(result)::jsonb, finished_at = now() WHERE id = \(job.id)::uuid
-                """)
+            try jobs.finish(job.id, status: status, resultJSON: result)
             logger.info("admin job finished", ["adminJob": .string(job.id), "kind": .string(job.kind), "status": .string(status)])
             done += 1
         }
         return done
     }
 
-    struct Job { let id: String, kind: String, region: String }
-
-    /// Moves one job to RUNNING (committed), so a crash leaves it visibly RUNNING, not re-run twice.
-    private func claim() throws -> Job? {
-        let rows = try db.query("""
-            UPDATE admin_jobs SET status = 'RUNNING', started_at = now()
-            WHERE id = (SELECT id FROM admin_jobs WHERE status = 'PENDING' ORDER BY requested_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-            RETURNING id::text, kind, region_id
-            """)
-        guard rows.count == 1 else { return nil }
-        return Job(id: try rows.decode(0, 0), kind: try rows.decode(0, 1), region: try rows.decode(0, 2))
-    }
-
-    private func execute(_ job: Job) -> (String, String) {
+    private func execute(_ job: AdminJobStore.Row) -> (String, String) {
         do {
             switch job.kind {
             case "SYNC_REGION":
-                guard let region = try sweeper.regions(only: job.region).first else {
+                guard let region = try RegionStore(db: db).sweepTargets(only: job.region).first else {
                     return ("FAILED", #"{"error":"region missing or disabled"}"#)
                 }
                 switch try sweeper.sweep(region, trigger: "admin_job") {
@@ -59,15 +45,8 @@ struct AdminJobRunner {
                     return (outcome == .ok ? "SUCCEEDED" : "FAILED", String(decoding: json.bytes, as: UTF8.self))
                 }
             default:  // RECOVER_ENVIRONMENT
-                let grace = configuration.nodeStaleSeconds
-                let nodes = try db.query("""
-                    SELECT node_id FROM nodes WHERE region_id = \(job.region)
-                      AND (readiness = 'NOT_READY' OR last_heartbeat_at < now() - make_interval(secs => \(grace)))
-                    ORDER BY node_id
-                    """)
                 var issued: [String] = []
-                for row in 0..<nodes.count {
-                    let node = try nodes.decode(row, 0, as: String.self)
+                for node in try NodeStore(db: db).unhealthy(region: job.region, graceSeconds: configuration.nodeStaleSeconds) {
                     _ = try db.transaction { _ in
                         try GovernanceCommandStore(db: db).issue(.init(
                             region: job.region, kind: .reimageNode, target: node, paramsJSON: "{}", actor: "admin-job:\(job.id)",

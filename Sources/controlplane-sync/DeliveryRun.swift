@@ -16,14 +16,14 @@ final class DeliveryRun: @unchecked Sendable {
     /// False once the run's budget is spent.
     func takeOne() -> Bool { remaining.wrappingSubtract(1, ordering: .relaxed).newValue >= 0 }
 
-    /// Runs `query` with the destinations being called (comma-separated ids, which hold no
-    /// commas, for the claim to skip); the one it returns counts as called until `endCalling`.
-    func claim<T>(_ query: (String) throws -> (T, String?)) throws -> (T, String?) {
+    /// Runs `claim` with the destinations being called (for it to skip); the destination of
+    /// what it returns counts as called until `endCalling`.
+    func claim<T>(_ claim: ([String]) throws -> T?, destination: (T) -> String) throws -> T? {
         lock.lock()
         defer { lock.unlock() }
-        let result = try query(calling.joined(separator: ","))
-        if let destination = result.1 { calling.insert(destination) }
-        return result
+        let claimed = try claim(Array(calling))
+        if let claimed { calling.insert(destination(claimed)) }
+        return claimed
     }
 
     func endCalling(_ destination: String) {
@@ -35,11 +35,10 @@ final class DeliveryRun: @unchecked Sendable {
     /// `workers` bodies on their own threads, each with its own connection, until the outbox
     /// has nothing due or the budget is spent; the first error (a lost database) is rethrown
     /// after all have stopped, else the summaries are added up.
-    func deliver<Summary: Sendable>(workers: Int, connect: () throws -> PostgresConnection, start: Summary,
-                                    add: (Summary, Summary) -> Summary,
-                                    worker: @escaping @Sendable (PostgresConnection) throws -> Summary) throws -> Summary {
+    func deliver(workers: Int, connect: () throws -> PostgresConnection,
+                 worker: @escaping @Sendable (PostgresConnection) throws -> DeliverySummary) throws -> DeliverySummary {
         let connections = try (0..<max(1, workers)).map { _ in UncheckedHandoff(try connect()) }
-        let results = Mutex<[Result<Summary, Error>]>([])
+        let results = Mutex<[Result<DeliverySummary, Error>]>([])
         let group = DispatchGroup()
         for connection in connections {
             group.enter()
@@ -50,7 +49,7 @@ final class DeliveryRun: @unchecked Sendable {
             }
         }
         group.wait()
-        return try results.withLock { $0 }.reduce(start) { add($0, try $1.get()) }
+        return try results.withLock { $0 }.reduce(DeliverySummary()) { $0 + (try $1.get()) }
     }
 }
 

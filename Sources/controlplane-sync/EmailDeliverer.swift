@@ -1,4 +1,4 @@
-import ControlPlane
+import ControlPlaneCore
 import Foundation
 import Mail
 import Postgres
@@ -14,77 +14,59 @@ struct EmailDeliverer {
     let hashKey: [UInt8]
     let trial: TrialSettings
     let logger: Logger
-    static let schedule: [Double] = [10, 60, 300, 1800]
+    var retrySchedule = RetrySchedule.emails
 
-    struct Summary { var sent = 0, rescheduled = 0, dead = 0, superseded = 0 }
-
-    func run(max: Int) throws -> Summary {
-        var summary = Summary()
+    func run(max: Int) throws -> DeliverySummary {
+        var summary = DeliverySummary()
         for _ in 0..<max {
             guard let outcome = try sendOne() else { break }
-            switch outcome {
-            case "sent": summary.sent += 1
-            case "dead": summary.dead += 1
-            case "superseded": summary.superseded += 1
-            default: summary.rescheduled += 1
-            }
+            summary.count(outcome)
         }
         return summary
     }
 
-    private func sendOne() throws -> String? {
+    private func sendOne() throws -> DeliveryOutcome? {
         try db.transaction { db in
-            let rows = try db.query("""
-                SELECT o.id, o.to_address, o.draft_id::text, o.otp_generation, o.attempts, d.otp_generation, d.status
-                FROM email_outbox o JOIN trial_drafts d ON d.id = o.draft_id
-                WHERE o.status = 'pending' AND o.next_attempt_at <= now()
-                ORDER BY o.next_attempt_at, o.id LIMIT 1
-                FOR UPDATE OF o, d SKIP LOCKED
-                """)
-            guard rows.count == 1 else { return nil }
-            let id = try rows.decode(0, 0, as: Int64.self)
-            let to = try rows.decode(0, 1, as: String.self)
-            let draftId = try rows.decode(0, 2, as: String.self)
-            let generation = try rows.decode(0, 3, as: Int.self)
-            let attempt = try rows.decode(0, 4, as: Int.self) + 1
-            guard generation == (try rows.decode(0, 5, as: Int.self)), try rows.decode(0, 6, as: String.self) == "draft" else {
-                try db.query("UPDATE email_outbox SET status = 'superseded' WHERE id = \(id)")
-                return "superseded"
+            let outbox = EmailOutboxStore(db: db)
+            guard let message = try outbox.claimNext() else { return nil }
+            let attempt = message.attempts + 1
+            guard message.generation == message.draftGeneration, message.draftStatus == "draft" else {
+                try outbox.markSuperseded(message.id)
+                return .superseded
             }
             let code = OneTimeCode.generate(digits: trial.codeDigits)
             let minutes = trial.codeLifetimeSeconds / 60
-            let message = MailMessage.plainText(
-                from: from, to: to, subject: "Your verification code",
+            let mail = MailMessage.plainText(
+                from: from, to: message.toAddress, subject: "Your verification code",
                 body: """
                     Your verification code is \(code).
 
                     Enter it where you asked for it. It expires in \(minutes) minutes and works once.
                     If you did not ask for a code, ignore this message.
                     """)
-            var status = "sent", error: String?
+            var outcome = DeliveryOutcome.delivered, error: String?, delay = 0.0
             do {
-                try smtp.send(from: from, to: to, message: message)
+                try smtp.send(from: from, to: message.toAddress, message: mail)
             } catch let failure as SMTPClient.Failure {
                 error = failure.description
-                status = failure.permanent || attempt > Self.schedule.count ? "dead" : "pending"
+                if !failure.permanent, let wait = retrySchedule.delay(afterAttempt: attempt) {
+                    outcome = .rescheduled
+                    delay = wait
+                } else {
+                    outcome = .gaveUp
+                }
             }
-            if status == "sent" {
-                try db.query("""
-                    UPDATE trial_drafts SET otp_hash = \(OneTimeCode.hash(code: code, draftId: draftId, generation: generation, key: hashKey)),
-                           otp_expires_at = now() + make_interval(secs => \(trial.codeLifetimeSeconds)), otp_attempts = 0
-                    WHERE id = \(draftId)::uuid
-                    """)
+            if outcome == .delivered {
+                try TrialDraftStore(db: db).setCode(message.draftId,
+                                                    hash: OneTimeCode.hash(code: code, draftId: message.draftId,
+                                                                           generation: message.generation, key: hashKey),
+                                                    lifetimeSeconds: trial.codeLifetimeSeconds)
             }
-            let delay = attempt <= Self.schedule.count ? Self.schedule[attempt - 1] : 0
-            try db.query("""
-                UPDATE email_outbox SET status = \(status), attempts = \(attempt), last_error = \(error),
-                       sent_at = CASE WHEN \(status) = 'sent' THEN now() ELSE sent_at END,
-                       next_attempt_at = now() + make_interval(secs => \(delay))
-                WHERE id = \(id)
-                """)
-            logger.info("email delivery", ["outboxId": .int(Int(id)), "attempt": .int(attempt), "status": .string(status),
+            let status = switch outcome { case .delivered: "sent"; case .rescheduled: "pending"; default: "dead" }
+            try outbox.finish(message.id, status: status, attempts: attempt, error: error, retryAfterSeconds: delay)
+            logger.info("email delivery", ["outboxId": .int(Int(message.id)), "attempt": .int(attempt), "status": .string(status),
                                            "error": .string(error ?? "")])
-            return status
+            return outcome
         }
     }
 }

@@ -1,4 +1,4 @@
-import ControlPlane
+import ControlPlaneCore
 import Foundation
 import ServiceLog
 

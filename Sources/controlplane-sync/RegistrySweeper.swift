@@ -1,5 +1,5 @@
-import ControlPlane
-import Crypto
+import ControlPlaneCore
+import OpenSSLCrypto
 import Foundation
 import Postgres
 import ServiceLog
@@ -13,9 +13,7 @@ struct RegistrySweeper {
     let http: HTTPClient
     let logger: Logger
 
-    struct Region {
-        let id: String, baseURL: String, pageSize: Int, requestsPerSecond: Double, maxRecords: Int, cursor: String?
-    }
+    typealias Region = RegionStore.SweepTarget
 
     enum Result {
         case skipped
@@ -23,29 +21,21 @@ struct RegistrySweeper {
     }
 
     func regions(only: String?) throws -> [Region] {
-        let rows = try db.query("""
-            SELECT id, base_url, page_size, requests_per_second, max_records_per_run, cursor FROM regions
-            WHERE enabled AND (\(only)::text IS NULL OR id = \(only)) ORDER BY id
-            """)
-        return try (0..<rows.count).map { r in
-            Region(id: try rows.decode(r, 0), baseURL: try rows.decode(r, 1), pageSize: try rows.decode(r, 2),
-                   requestsPerSecond: try rows.decode(r, 3), maxRecords: try rows.decode(r, 4),
-                   cursor: try rows.decodeIfPresent(r, 5))
-        }
+        try RegionStore(db: db).sweepTargets(only: only)
     }
 
     /// Sweeps a region unless another run (any host) holds its lock.
     func sweep(_ region: Region, trigger: String) throws -> Result {
         let lockKey = "controlplane.sweep:" + region.id
-        guard try db.query("SELECT pg_try_advisory_lock(hashtext(\(lockKey)))").decode(0, 0, as: Bool.self) else {
+        guard try db.tryAdvisoryLock(named: lockKey) else {
             logger.info("region skipped: another sweep holds it", ["region": .string(region.id)])
             return .skipped
         }
-        defer { _ = try? db.query("SELECT pg_advisory_unlock(hashtext(\(lockKey)))") }
+        defer { try? db.advisoryUnlock(named: lockKey) }
 
         let started = Date()
-        let run = try db.query("INSERT INTO sweep_runs (region_id, trigger) VALUES (\(region.id), \(trigger)) RETURNING id")
-            .decode(0, 0, as: Int64.self)
+        let runs = SweepRunStore(db: db)
+        let run = try runs.start(region: region.id, trigger: trigger)
         let client = RegistryClient(region: region.id, baseURL: region.baseURL, requestsPerSecond: region.requestsPerSecond,
                                     configuration: configuration, http: http)
         var cursor = region.cursor
@@ -63,7 +53,8 @@ struct RegistrySweeper {
                     let response = try client.send(method: "GET", path: "/v1/registry/jobs", query: query, scope: "registry:jobs:read")
                     let body = [UInt8](response.body)
                     let page = try RegistryPage.parse(body)
-                    let applied = try apply(page, body: body, region: region.id, run: run)
+                    let applied = try JobStore(db: db).ingest(region: region.id, sweepRun: run, nextCursor: page.nextCursor ?? "",
+                                                              items: page.items, body: body)
                     pages += 1; records += page.items.count; revisions += applied; bytes += body.count
                     guard page.hasMore, let next = page.nextCursor else { break pageLoop }
                     cursor = next
@@ -97,16 +88,10 @@ struct RegistrySweeper {
         }
         let outcome: GovernanceRules.SweepOutcome = failure == nil ? .ok : (pages > 0 ? .partial : .failed)
         let durationMs = Int(Date().timeIntervalSince(started) * 1000)
-        try db.query("""
-            UPDATE sweep_runs SET finished_at = now(), pages = \(pages), records = \(records), revisions = \(revisions),
-                   bytes = \(bytes), duration_ms = \(durationMs), outcome = \(outcome.rawValue), error = \(failure)
-            WHERE id = \(run)
-            """)
-        try db.query("""
-            UPDATE regions SET last_sweep_at = now(), last_sweep_outcome = \(outcome.rawValue),
-                   last_good_sweep_at = CASE WHEN \(outcome.rawValue) = 'OK' THEN now() ELSE last_good_sweep_at END
-            WHERE id = \(region.id)
-            """)
+        var totals = SweepRunStore.Totals()
+        (totals.pages, totals.records, totals.revisions, totals.bytes) = (pages, records, revisions, bytes)
+        try runs.finish(run, totals: totals, durationMs: durationMs, outcome: outcome.rawValue, error: failure)
+        try RegionStore(db: db).recordSweep(region.id, outcome: outcome.rawValue)
         let firings = try GovernanceRules(db: db, settings: configuration.rules).evaluate(region: region.id, sweep: outcome, sweepDetail: failure)
         for firing in firings { logger.info("rule fired", ["region": .string(region.id), "rule": .string(firing.rule), "detail": .string(firing.detail)]) }
         logger.info("region swept", ["region": .string(region.id), "outcome": .string(outcome.rawValue), "pages": .int(pages),
@@ -115,37 +100,10 @@ struct RegistrySweeper {
         return .swept(outcome: outcome, pages: pages, records: records, revisions: revisions, bytes: bytes, error: failure)
     }
 
-    /// One round trip: every item of the page and the next cursor, in one transaction.
-    private func apply(_ page: RegistryPage, body: [UInt8], region: String, run: Int64) throws -> Int {
-        var blob = [UInt8]()
-        blob.reserveCapacity(page.items.reduce(0) { $0 + $1.payload.count })
-        var offsets: [Int] = [], lengths: [Int] = [], hashes: [String?] = []
-        for item in page.items {
-            offsets.append(blob.count)
-            lengths.append(item.payload.count)
-            let payload = body[item.payload]
-            blob.append(contentsOf: payload)
-            hashes.append(Hex.encode(SHA256.hash(payload)))
-        }
-        let ids = PostgresBind(textArray: page.items.map(\.jobId))
-        let statuses = PostgresBind(textArray: page.items.map(\.status))
-        let updated = PostgresBind(textArray: page.items.map(\.updatedAt))
-        let nodes = PostgresBind(textArray: page.items.map(\.nodeId))
-        let rows = try db.transaction { db in
-            try db.query("""
-                SELECT revisions FROM ingest_registry_page(\(region), \(run), \(page.nextCursor ?? ""),
-                    \(bind: ids)::text[], \(bind: statuses)::text[], \(bind: updated)::text[], \(bind: nodes)::text[],
-                    \(blob), \(bind: PostgresBind(intArray: offsets))::int[], \(bind: PostgresBind(intArray: lengths))::int[],
-                    \(bind: PostgresBind(textArray: hashes))::text[])
-                """)
-        }
-        return try rows.decode(0, 0, as: Int.self)
-    }
-
     private func syncNodes(client: RegistryClient, region: String) throws {
         let response = try client.send(method: "GET", path: "/v1/registry/nodes", scope: "registry:nodes:read")
         let body = [UInt8](response.body)
-        var ids: [String?] = [], versions: [String?] = [], readiness: [String?] = [], heartbeats: [String?] = []
+        var nodes: [NodeStore.Report] = []
         try JSONScanner.withDocument(body) { scanner, root in
             guard let itemsSpan = try scanner.members(of: root).first(where: { $0.name == "items" })?.value else {
                 throw RegistryPage.Malformed(description: "nodes: items is missing")
@@ -159,19 +117,9 @@ struct RegistrySweeper {
                       let ready = fields["readiness"], let beat = fields["lastHeartbeatAt"], RFC3339.isValid(beat) else {
                     throw RegistryPage.Malformed(description: "nodes: items[\(index)] is incomplete")
                 }
-                ids.append(id); versions.append(version); readiness.append(ready); heartbeats.append(beat)
+                nodes.append(.init(nodeId: id, containerVersion: version, readiness: ready, lastHeartbeatAt: beat))
             }
         }
-        try db.query("""
-            INSERT INTO nodes AS n (region_id, node_id, container_version, readiness, last_heartbeat_at)
-            SELECT \(region), id, version, ready, beat::timestamptz
-            FROM unnest(\(bind: PostgresBind(textArray: ids))::text[], \(bind: PostgresBind(textArray: versions))::text[],
-                        \(bind: PostgresBind(textArray: readiness))::text[], \(bind: PostgresBind(textArray: heartbeats))::text[])
-                 AS t(id, version, ready, beat)
-            ON CONFLICT (region_id, node_id) DO UPDATE
-               SET container_version = EXCLUDED.container_version, readiness = EXCLUDED.readiness,
-                   last_heartbeat_at = EXCLUDED.last_heartbeat_at, updated_at = now(),
-                   stale_since = CASE WHEN EXCLUDED.last_heartbeat_at > n.last_heartbeat_at THEN NULL ELSE n.stale_since END
-            """)
+        try NodeStore(db: db).upsert(region: region, nodes)
     }
 }

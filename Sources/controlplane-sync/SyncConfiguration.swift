@@ -1,4 +1,4 @@
-import ControlPlane
+import ControlPlaneCore
 import Foundation
 
 /// controlplane-sync's settings (every name is in the README).

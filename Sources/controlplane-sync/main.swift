@@ -1,5 +1,5 @@
 import ArgumentParser
-import ControlPlane
+import ControlPlaneCore
 import Foundation
 import Mail
 import Postgres
@@ -53,13 +53,13 @@ struct Sync: ParsableCommand {
             let environment = try loadEnvironment()
             let db = try connect(environment)
             let schedule = try environment["CONTROLPLANE_WEBHOOK_RETRY_SCHEDULE"].map { text in
-                try text.split(separator: ",").map { part -> Double in
+                RetrySchedule(delays: try text.split(separator: ",").map { part -> Double in
                     guard let seconds = Double(part.trimmingCharacters(in: .whitespaces)), seconds >= 0 else {
                         throw ConfigurationError.invalid(key: "CONTROLPLANE_WEBHOOK_RETRY_SCHEDULE", expected: "comma-separated seconds")
                     }
                     return seconds
-                }
-            } ?? WebhookDeliverer.defaultSchedule
+                })
+            } ?? RetrySchedule.webhooks
             guard (1...64).contains(workers) else { throw fail(64, "--workers must be from 1 to 64") }
             let timeout = try environment.double("CONTROLPLANE_WEBHOOK_TIMEOUT_SECONDS", default: 15)
             let configuration = try syncConfiguration(environment)
@@ -68,22 +68,22 @@ struct Sync: ParsableCommand {
             try withDatabase {
                 let jobs = try AdminJobRunner(db: db, sweeper: sweeper, configuration: configuration, logger: logger).run(max: 20)
                 let commandRun = DeliveryRun(maxMessages: max), webhookRun = DeliveryRun(maxMessages: max)
-                let commands = configuration.signingKeys.isEmpty ? CommandDeliverer.Summary()
-                    : try commandRun.deliver(workers: workers, connect: { try connect(environment) }, start: .init(), add: +) { db in
+                let commands = configuration.signingKeys.isEmpty ? DeliverySummary()
+                    : try commandRun.deliver(workers: workers, connect: { try connect(environment) }) { db in
                         try CommandDeliverer(db: db, configuration: configuration, http: HTTPClient(), logger: logger, shared: commandRun).run()
                     }
-                let webhooks = try webhookRun.deliver(workers: workers, connect: { try connect(environment) }, start: .init(), add: +) { db in
+                let webhooks = try webhookRun.deliver(workers: workers, connect: { try connect(environment) }) { db in
                     try WebhookDeliverer(db: db, http: HTTPClient(), logger: logger, retrySchedule: schedule,
                                          timeoutSeconds: timeout, shared: webhookRun).run()
                 }
-                var emails = EmailDeliverer.Summary()
+                var emails = DeliverySummary()
                 if let mailer = try emailDeliverer(environment, db: db, logger: logger) { emails = try mailer.run(max: max) }
                 logger.info("deliver finished", ["adminJobs": .int(jobs), "commandsDelivered": .int(commands.delivered),
-                                                 "commandsRescheduled": .int(commands.rescheduled), "commandsFailed": .int(commands.failed),
+                                                 "commandsRescheduled": .int(commands.rescheduled), "commandsFailed": .int(commands.gaveUp),
                                                  "webhooksDelivered": .int(webhooks.delivered),
-                                                 "webhooksRescheduled": .int(webhooks.failed), "webhooksDead": .int(webhooks.dead),
-                                                 "emailsSent": .int(emails.sent), "emailsRescheduled": .int(emails.rescheduled),
-                                                 "emailsDead": .int(emails.dead), "emailsSuperseded": .int(emails.superseded)])
+                                                 "webhooksRescheduled": .int(webhooks.rescheduled), "webhooksDead": .int(webhooks.gaveUp),
+                                                 "emailsSent": .int(emails.delivered), "emailsRescheduled": .int(emails.rescheduled),
+                                                 "emailsDead": .int(emails.gaveUp), "emailsSuperseded": .int(emails.superseded)])
             }
         }
     }
@@ -97,12 +97,7 @@ struct Sync: ParsableCommand {
             let db = try connect(environment)
             let result = try withDatabase { try HealthSweeper(db: db, configuration: try syncConfiguration(environment), logger: logger).run() }
             let retention = try TrialSettings(environment: environment).attemptRetentionDays
-            let purged = try withDatabase {
-                try db.query("""
-                    DELETE FROM signup_attempts WHERE id IN (
-                        SELECT id FROM signup_attempts WHERE occurred_at < now() - make_interval(days => \(retention)) LIMIT 100000)
-                    """).affectedRows
-            }
+            let purged = try withDatabase { try SignupAttemptStore(db: db).purge(olderThanDays: retention) }
             logger.info("health sweep finished", ["staleNodesMarked": .int(result.staleNodes), "staleRegions": .int(result.staleRegions),
                                                   "signupAttemptsPurged": .int(purged)])
         }

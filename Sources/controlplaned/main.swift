@@ -1,4 +1,5 @@
-import ControlPlane
+import ControlPlaneCore
+import ControlPlaneHTTP
 import FastCGI
 import Foundation
 import ServiceLog

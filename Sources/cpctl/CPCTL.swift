@@ -1,5 +1,5 @@
 import ArgumentParser
-import ControlPlane
+import ControlPlaneCore
 import Foundation
 import Postgres
 
@@ -38,3 +38,24 @@ struct CLIError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+
+/// Runs a command body; a domain refusal (the same problem the API would answer) becomes a
+/// CLI error worded like the others: "cannot resume a tenant that is active".
+func reportingProblems<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as ProblemConvertible {
+        let problem = error.problem
+        var text = problem.detail ?? problem.type.rawValue
+        if text.hasSuffix(".") { text.removeLast() }
+        if let first = text.first { text = first.lowercased() + text.dropFirst() }
+        if let field = problem.invalidParams.first { text = "\(field.name) \(field.reason)" }
+        throw CLIError(text)
+    }
+}
+
+/// Prints JSON bytes as one line.
+func printJSON(_ json: [UInt8]) { print(String(decoding: json, as: UTF8.self)) }
+
+/// The operator running cpctl, as audit trails name them.
+var operatorActor: String { "operator:\(ProcessInfo.processInfo.environment["USER"] ?? "unknown")" }

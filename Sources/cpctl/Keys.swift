@@ -1,6 +1,6 @@
 import ArgumentParser
-import ControlPlane
-import Crypto
+import ControlPlaneCore
+import OpenSSLCrypto
 import Foundation
 
 struct Keys: ParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import ControlPlane
+import ControlPlaneCore
 import Foundation
 import Postgres
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import ControlPlane
+import ControlPlaneCore
 import Foundation
 
 struct Regions: ParsableCommand {
@@ -19,18 +19,6 @@ struct Regions: ParsableCommand {
         }
     }
 
-    static func print(_ json: [UInt8]) { Swift.print(String(decoding: json, as: UTF8.self)) }
-
-    static func run(_ body: () throws -> Void) throws {
-        do { try body() } catch let failure as RegionStore.Failure {
-            switch failure {
-            case .notFound: throw CLIError("no such region")
-            case .exists: throw CLIError("the region exists")
-            case .hasJobs: throw CLIError("the region has synchronized jobs (kept as history); disable it: cpctl regions set ID --disable-sweep")
-            }
-        }
-    }
-
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a region.")
         @OptionGroup var database: DatabaseOptions
@@ -44,14 +32,17 @@ struct Regions: ParsableCommand {
                                                 maxRecordsPerRun: sync.maxRecords)
             try Regions.check(settings, creating: true)
             let store = RegionStore(db: try database.connect())
-            try Regions.run { Regions.print(try store.add(id: id, settings: settings)) }
+            printJSON(try reportingProblems { try store.add(id: id, settings: settings).json })
         }
     }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List regions with their health and sync settings (JSON).")
         @OptionGroup var database: DatabaseOptions
-        func run() throws { Regions.print(try RegionStore(db: try database.connect()).list()) }
+        func run() throws {
+            let regions = try RegionStore(db: try database.connect()).list().items
+            printJSON(JSONWriter.list(count: regions.count) { json, index in regions[index].write(to: &json) })
+        }
     }
 
     struct Set: ParsableCommand {
@@ -67,7 +58,7 @@ struct Regions: ParsableCommand {
                                                 maxRecordsPerRun: sync.maxRecords, enabled: sweep)
             try Regions.check(settings, creating: false)
             let store = RegionStore(db: try database.connect())
-            try Regions.run { Regions.print(try store.update(id: id, settings: settings)) }
+            printJSON(try reportingProblems { try store.update(id: id, settings: settings).json })
         }
     }
 
@@ -77,7 +68,8 @@ struct Regions: ParsableCommand {
         @Argument(help: "Region id.") var id: String
         func run() throws {
             let store = RegionStore(db: try database.connect())
-            try Regions.run { try store.remove(id: id); Swift.print("removed \(id)") }
+            try reportingProblems { try store.remove(id: id) }
+            print("removed \(id)")
         }
     }
 }

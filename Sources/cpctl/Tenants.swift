@@ -1,5 +1,5 @@
 import ArgumentParser
-import ControlPlane
+import ControlPlaneCore
 import Foundation
 import Postgres
 
@@ -8,29 +8,19 @@ struct Tenants: ParsableCommand {
         abstract: "Create tenants and move them through their lifecycle (recorded with actor operator:<user>).",
         subcommands: [Create.self, Show.self, Suspend.self, Resume.self, Deprovision.self])
 
-    static var actor: String { "operator:\(ProcessInfo.processInfo.environment["USER"] ?? "unknown")" }
-
     /// A tenant given by id or slug.
     struct Target: ParsableArguments {
         @Argument(help: "Tenant id or slug.") var tenant: String
 
-        func id(_ store: TenantStore) throws -> String {
+        func id(_ db: PostgresConnection) throws -> String {
             if TenantValidation.isUUID(tenant) { return tenant }
-            guard let id = try store.findBySlug(tenant) else { throw CLIError("no tenant \(tenant)") }
+            guard let id = try TenantStore(db: db).id(forSlug: tenant) else { throw CLIError("no tenant \(tenant)") }
             return id
         }
     }
 
     static func run(_ body: () throws -> [UInt8]) throws {
-        do {
-            print(String(decoding: try body(), as: UTF8.self))
-        } catch let failure as TenantStore.Failure {
-            switch failure {
-            case .notFound: throw CLIError("no such tenant")
-            case .illegalTransition(let from, let verb): throw CLIError("cannot \(verb) a tenant that is \(from)")
-            case .hostnameTaken: throw CLIError("another tenant has this hostname")
-            }
-        }
+        printJSON(try reportingProblems(body))
     }
 
     struct Create: ParsableCommand {
@@ -48,12 +38,8 @@ struct Tenants: ParsableCommand {
                             TenantValidation.planProblem(plan).map { "--plan \($0)" }].compactMap({ $0 }) {
                 throw ValidationError(problem)
             }
-            let store = TenantStore(db: try database.connect(), actor: Tenants.actor)
-            do {
-                try Tenants.run { try store.create(.init(slug: slug, displayName: displayName, contactEmail: contactEmail, plan: plan)) }
-            } catch let error as PostgresError where error.kind == .uniqueViolation {
-                throw CLIError("a tenant with slug \(slug) exists")
-            }
+            let service = TenantService(db: try database.connect(), actor: operatorActor)
+            try Tenants.run { try service.create(.init(slug: slug, displayName: displayName, contactEmail: contactEmail, plan: plan)) }
         }
     }
 
@@ -62,8 +48,8 @@ struct Tenants: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var target: Target
         func run() throws {
-            let store = TenantStore(db: try database.connect(), actor: Tenants.actor)
-            try Tenants.run { try store.get(try target.id(store)) }
+            let db = try database.connect()
+            try Tenants.run { try TenantService(db: db, actor: operatorActor).get(try target.id(db)) }
         }
     }
 
@@ -73,8 +59,8 @@ struct Tenants: ParsableCommand {
         @OptionGroup var target: Target
         @Option(help: "Why (recorded).") var reason: String
         func run() throws {
-            let store = TenantStore(db: try database.connect(), actor: Tenants.actor)
-            try Tenants.run { try store.perform(.suspend, on: try target.id(store), reason: reason) }
+            let db = try database.connect()
+            try Tenants.run { try TenantService(db: db, actor: operatorActor).perform(.suspend, on: try target.id(db), reason: reason) }
         }
     }
 
@@ -84,8 +70,8 @@ struct Tenants: ParsableCommand {
         @OptionGroup var target: Target
         @Option(help: "Why (recorded).") var reason: String?
         func run() throws {
-            let store = TenantStore(db: try database.connect(), actor: Tenants.actor)
-            try Tenants.run { try store.perform(.resume, on: try target.id(store), reason: reason) }
+            let db = try database.connect()
+            try Tenants.run { try TenantService(db: db, actor: operatorActor).perform(.resume, on: try target.id(db), reason: reason) }
         }
     }
 
@@ -95,8 +81,8 @@ struct Tenants: ParsableCommand {
         @OptionGroup var target: Target
         @Option(help: "Why (recorded).") var reason: String
         func run() throws {
-            let store = TenantStore(db: try database.connect(), actor: Tenants.actor)
-            try Tenants.run { try store.perform(.deprovision, on: try target.id(store), reason: reason) }
+            let db = try database.connect()
+            try Tenants.run { try TenantService(db: db, actor: operatorActor).perform(.deprovision, on: try target.id(db), reason: reason) }
         }
     }
 }

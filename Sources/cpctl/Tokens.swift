@@ -1,5 +1,5 @@
 import ArgumentParser
-import ControlPlane
+import ControlPlaneCore
 import Foundation
 import Postgres
 
@@ -33,16 +33,11 @@ struct Tokens: ParsableCommand {
                     throw ValidationError("a token is \(ServiceToken.prefix) followed by 43 base64url characters")
                 }
             }
-            let db = try database.connect()
             do {
-                try db.query("""
-                    INSERT INTO service_tokens (name, token_hash, token_hint, scopes)
-                    VALUES (\(name), \(ServiceToken.hash(token)), \(String(token.prefix(9))),
-                            string_to_array(\(scopeList.map(\.rawValue).joined(separator: ",")), ','))
-                    """)
-            } catch let error as PostgresError where error.kind == .uniqueViolation {
+                try ServiceTokenStore(db: try database.connect()).create(name: name, token: token, scopes: scopeList)
+            } catch ServiceTokenStore.Failure.nameOrTokenTaken {
                 throw CLIError("a token named \(name) (or this token) already exists")
-            } catch let error as PostgresError where error.kind == .checkViolation {
+            } catch ServiceTokenStore.Failure.malformedName {
                 throw ValidationError("the name must be lowercase letters, digits, . _ - (up to 63)")
             }
             if !tokenStdin { print(token) }
@@ -55,14 +50,10 @@ struct Tokens: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() throws {
-            let rows = try database.connect().query("""
-                SELECT name, token_hint, array_to_string(scopes, ','), to_char(created_at, 'YYYY-MM-DD HH24:MI'),
-                       COALESCE(to_char(revoked_at, 'YYYY-MM-DD HH24:MI'), '-')
-                FROM service_tokens ORDER BY created_at
-                """)
             print("NAME\tHINT\tSCOPES\tCREATED\tREVOKED")
-            for row in 0..<rows.count {
-                print((0..<5).map { (try? rows.decode(row, $0, as: String.self)) ?? "" }.joined(separator: "\t"))
+            for token in try ServiceTokenStore(db: try database.connect()).list() {
+                print([token.name, token.hint, token.scopes.joined(separator: ","), String(token.createdAt.prefix(16)),
+                       token.revokedAt.map { String($0.prefix(16)) } ?? "-"].joined(separator: "\t"))
             }
         }
     }
@@ -74,9 +65,11 @@ struct Tokens: ParsableCommand {
         @Option(help: "The token's name.") var name: String
 
         func run() throws {
-            let rows = try database.connect().query(
-                "UPDATE service_tokens SET revoked_at = now() WHERE name = \(name) AND revoked_at IS NULL")
-            guard rows.affectedRows == 1 else { throw CLIError("no active token named \(name)") }
+            do {
+                try ServiceTokenStore(db: try database.connect()).revoke(name: name)
+            } catch ServiceTokenStore.Failure.notFound {
+                throw CLIError("no active token named \(name)")
+            }
             print("revoked \(name)")
         }
     }

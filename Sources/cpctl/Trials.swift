@@ -1,5 +1,5 @@
 import ArgumentParser
-import ControlPlane
+import ControlPlaneCore
 import Foundation
 import Postgres
 
@@ -8,15 +8,8 @@ struct Trials: ParsableCommand {
         abstract: "Review manual-approval trials and read signup attempt logs.",
         subcommands: [List.self, Approve.self, Reject.self, Attempts.self])
 
-    static var actor: String { "operator:\(ProcessInfo.processInfo.environment["USER"] ?? "unknown")" }
-
     static func run(_ body: () throws -> [UInt8]) throws {
-        do { print(String(decoding: try body(), as: UTF8.self)) } catch let failure as TrialReview.Failure {
-            switch failure {
-            case .notFound: throw CLIError("no such draft")
-            case .notSubmitted(let status): throw CLIError("only a submitted draft can be decided; this one is \(status)")
-            }
-        }
+        printJSON(try reportingProblems(body))
     }
 
     struct List: ParsableCommand {
@@ -24,8 +17,18 @@ struct Trials: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Option(help: "draft, email_verified, submitted, approved, rejected or all.") var status = "submitted"
         func run() throws {
-            let db = try database.connect()
-            try Trials.run { try TrialReview(db: db, actor: Trials.actor).list(status: status == "all" ? nil : status, limit: 1000) }
+            guard status == "all" || TrialReview.statuses.contains(status) else {
+                throw ValidationError("--status must be \(TrialReview.statuses.joined(separator: ", ")) or all")
+            }
+            let review = TrialReview(db: try database.connect(), actor: operatorActor)
+            var drafts: [TrialDraftStore.ReviewRow] = []
+            var cursor: PageCursor?
+            repeat {
+                let page = try review.list(status: status == "all" ? nil : status, after: cursor, limit: 500)
+                drafts += page.items
+                cursor = page.nextCursor
+            } while cursor != nil
+            printJSON(JSONWriter.list(count: drafts.count) { json, index in TrialReview.write(drafts[index], to: &json) })
         }
     }
 
@@ -36,7 +39,7 @@ struct Trials: ParsableCommand {
         @Option(help: "Why (recorded).") var reason: String?
         func run() throws {
             let db = try database.connect()
-            try Trials.run { try TrialReview(db: db, actor: Trials.actor).approve(draftId: draftId, reason: reason) }
+            try Trials.run { try TrialReview(db: db, actor: operatorActor).approve(draftId: draftId, reason: reason) }
         }
     }
 
@@ -47,7 +50,7 @@ struct Trials: ParsableCommand {
         @Option(help: "Why (recorded).") var reason: String
         func run() throws {
             let db = try database.connect()
-            try Trials.run { try TrialReview(db: db, actor: Trials.actor).reject(draftId: draftId, reason: reason) }
+            try Trials.run { try TrialReview(db: db, actor: operatorActor).reject(draftId: draftId, reason: reason) }
         }
     }
 
@@ -60,17 +63,12 @@ struct Trials: ParsableCommand {
         @Option(help: "At most this many rows.") var limit = 50
 
         func run() throws {
-            let rows = try database.connect().query("""
-                SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), step, COALESCE(email_domain, '-'),
-                       outcome, trace_id
-                FROM signup_attempts
-                WHERE (\(step)::text IS NULL OR step = \(step)) AND (\(outcome)::text IS NULL OR outcome = \(outcome))
-                  AND (\(domain)::text IS NULL OR email_domain = \(domain))
-                ORDER BY id DESC LIMIT \(limit)
-                """)
+            guard (1...1000).contains(limit) else { throw ValidationError("--limit must be from 1 to 1000") }
+            let page = try SignupAttemptStore(db: try database.connect())
+                .list(.init(step: step, outcome: outcome, domain: domain), after: nil, limit: limit)
             print("TIME\tSTEP\tDOMAIN\tOUTCOME\tTRACE")
-            for row in 0..<rows.count {
-                print((0..<5).map { (try? rows.decode(row, $0, as: String.self)) ?? "" }.joined(separator: "\t"))
+            for attempt in page.items {
+                print([RFC3339.seconds(postgresText: attempt.occurredAt), attempt.step, attempt.emailDomain ?? "-", attempt.outcome, attempt.traceId].joined(separator: "\t"))
             }
         }
     }
@@ -89,10 +87,10 @@ struct Domains: ParsableCommand {
         @Option(help: "free, disposable, blocked, or allowed (an override for a listed parent).") var kind: Kind
         @Argument(help: "Domains.") var domains: [String]
         func run() throws {
-            let (valid, invalid) = DomainImport.normalize(domains)
+            let (valid, invalid) = EmailDomainStore.normalize(domains)
             if let bad = invalid.first { throw ValidationError("not a domain: \(bad)") }
-            let changed = try DomainImport.upsert(try database.connect(), domains: valid, kind: kind.rawValue, source: "cpctl",
-                                                  actor: Trials.actor)
+            let changed = try EmailDomainStore(db: try database.connect()).upsert(valid, kind: kind.rawValue, source: "cpctl",
+                                                                                   actor: operatorActor)
             print("\(changed) changed")
         }
     }
@@ -102,11 +100,8 @@ struct Domains: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "Domains.") var domains: [String]
         func run() throws {
-            let (valid, _) = DomainImport.normalize(domains)
-            let rows = try database.connect().query("""
-                DELETE FROM email_domains WHERE domain = ANY (\(bind: PostgresBind(textArray: valid))::text[])
-                """)
-            print("\(rows.affectedRows) removed")
+            let (valid, _) = EmailDomainStore.normalize(domains)
+            print("\(try EmailDomainStore(db: try database.connect()).delete(valid)) removed")
         }
     }
 
@@ -126,12 +121,12 @@ struct Domains: ParsableCommand {
                 guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else { throw CLIError("cannot read \(file)") }
                 text = contents
             }
-            let (valid, invalid) = DomainImport.normalize(text.components(separatedBy: .newlines))
-            let db = try database.connect()
+            let (valid, invalid) = EmailDomainStore.normalize(text.components(separatedBy: .newlines))
+            let store = EmailDomainStore(db: try database.connect())
             var changed = 0
             for start in stride(from: 0, to: valid.count, by: 5000) {
-                changed += try DomainImport.upsert(db, domains: Array(valid[start..<min(start + 5000, valid.count)]), kind: kind.rawValue,
-                                                   source: source ?? (file as NSString).lastPathComponent, actor: Trials.actor)
+                changed += try store.upsert(Array(valid[start..<min(start + 5000, valid.count)]), kind: kind.rawValue,
+                                            source: source ?? (file as NSString).lastPathComponent, actor: operatorActor)
             }
             print("read \(valid.count + invalid.count) domains: \(changed) added or changed, \(invalid.count) invalid")
             for bad in invalid.prefix(10) { FileHandle.standardError.write(Data("invalid: \(bad)\n".utf8)) }
@@ -143,12 +138,13 @@ struct Domains: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Option var kind: Kind?
         func run() throws {
-            let rows = try database.connect().query("""
-                SELECT domain, kind, source FROM email_domains WHERE (\(kind?.rawValue)::text IS NULL OR kind = \(kind?.rawValue)) ORDER BY domain
-                """)
-            for row in 0..<rows.count {
-                print((0..<3).map { (try? rows.decode(row, $0, as: String.self)) ?? "" }.joined(separator: "\t"))
-            }
+            let store = EmailDomainStore(db: try database.connect())
+            var cursor: PageCursor?
+            repeat {
+                let page = try store.list(kind: kind?.rawValue, after: cursor, limit: 5000)
+                for domain in page.items { print([domain.domain, domain.kind, domain.source ?? ""].joined(separator: "\t")) }
+                cursor = page.nextCursor
+            } while cursor != nil
         }
     }
 }

@@ -1,0 +1,228 @@
+import OpenSSLCrypto
+import Foundation
+import Postgres
+
+/// Governance commands: queue capacity, node re-image, partner routing. Recorded with
+/// actor, reason and an idempotency key, delivered by the sync to the region's registry
+/// (`POST /v1/registry/commands`), with an append-only audit trail of status changes:
+/// PENDING → DELIVERED → ACKNOWLEDGED, or FAILED.
+public enum CommandKind: String, CaseIterable, Sendable {
+    case queueCapacity = "QUEUE_CAPACITY", reimageNode = "REIMAGE_NODE", partnerRouting = "PARTNER_ROUTING"
+}
+
+/// `governance_commands` and their append-only `governance_command_events`.
+public struct GovernanceCommandStore {
+    public let db: PostgresConnection
+    public init(db: PostgresConnection) { self.db = db }
+
+    public struct NewCommand: Sendable {
+        public var region: String, kind: CommandKind, target: String
+        /// Canonical JSON text of the parameters (written by this code, never by a client).
+        public var paramsJSON: String
+        public var actor: String, reason: String, idempotencyKey: String, ruleId: String?
+        public init(region: String, kind: CommandKind, target: String, paramsJSON: String, actor: String, reason: String,
+                    idempotencyKey: String, ruleId: String? = nil) {
+            self.region = region; self.kind = kind; self.target = target; self.paramsJSON = paramsJSON
+            self.actor = actor; self.reason = reason; self.idempotencyKey = idempotencyKey; self.ruleId = ruleId
+        }
+    }
+
+    public enum Outcome { case created([UInt8]), existing([UInt8]) }
+
+    public enum Failure: Error, ProblemConvertible {
+        case unknownRegion, idempotencyKeyReused, notFound, illegalTransition(String)
+        public var problem: Problem {
+            switch self {
+            case .unknownRegion: .validation("region", "is not a known region")
+            case .idempotencyKeyReused: .conflict("This idempotency key was used for a different command.", type: .idempotencyKeyReused)
+            case .notFound: .notFound("No such command.")
+            case .illegalTransition(let status):
+                .conflict("Only a DELIVERED command can be acknowledged; this one is \(status).", type: .illegalTransition)
+            }
+        }
+    }
+
+    public static let statuses = ["PENDING", "DELIVERED", "ACKNOWLEDGED", "FAILED"]
+
+    public struct Row: PostgresRowDecodable, Sendable {
+        public static let columns = """
+            id::text, region_id, kind, target, params::text, status, actor, reason, idempotency_key, rule_id,
+            attempts, last_error, issued_at, delivered_at, acknowledged_at
+            """
+        public let id: String, region: String, kind: String, target: String, paramsJSON: String, status: String
+        public let actor: String, reason: String, idempotencyKey: String, ruleId: String?, attempts: Int, lastError: String?
+        public let issuedAt: String, deliveredAt: String?, acknowledgedAt: String?
+        public init(row: inout PostgresRowReader) throws {
+            id = try row.next(); region = try row.next(); kind = try row.next(); target = try row.next()
+            paramsJSON = try row.next(); status = try row.next(); actor = try row.next(); reason = try row.next()
+            idempotencyKey = try row.next(); ruleId = try row.next(); attempts = try row.next(); lastError = try row.next()
+            issuedAt = try row.next(); deliveredAt = try row.next(); acknowledgedAt = try row.next()
+        }
+    }
+
+    public struct Event: PostgresRowDecodable, Sendable {
+        public static let columns = "from_status, to_status, actor, detail, occurred_at"
+        public let fromStatus: String?, toStatus: String, actor: String, detail: String?, occurredAt: String
+        public init(row: inout PostgresRowReader) throws {
+            fromStatus = try row.next(); toStatus = try row.next(); actor = try row.next(); detail = try row.next()
+            occurredAt = try row.next()
+        }
+    }
+
+    /// Issues a command, or returns the one already issued under the same idempotency key
+    /// (a different command under that key is a conflict). Call inside a transaction.
+    public func issue(_ command: NewCommand) throws -> Outcome {
+        let inserted = try db.query("""
+            INSERT INTO governance_commands (region_id, kind, target, params, actor, reason, idempotency_key, rule_id)
+            SELECT \(command.region), \(command.kind.rawValue), \(command.target), \(command.paramsJSON)::jsonb,
+                   \(command.actor), \(command.reason), \(command.idempotencyKey), \(command.ruleId)
+            WHERE EXISTS (SELECT 1 FROM regions WHERE id = \(command.region))
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING id::text
+            """)
+        if inserted.count == 1 {
+            let id = try inserted.decode(0, 0, as: String.self)
+            try recordEvent(id: id, from: nil, to: "PENDING", actor: command.actor, detail: command.reason)
+            return .created(try get(id: id))
+        }
+        let existing = try db.query("""
+            SELECT id::text, region_id = \(command.region) AND kind = \(command.kind.rawValue) AND target = \(command.target)
+                   AND params = \(command.paramsJSON)::jsonb
+            FROM governance_commands WHERE idempotency_key = \(command.idempotencyKey)
+            """)
+        guard existing.count == 1 else { throw Failure.unknownRegion }
+        guard try existing.decode(0, 1, as: Bool.self) else { throw Failure.idempotencyKeyReused }
+        return .existing(try get(id: try existing.decode(0, 0, as: String.self)))
+    }
+
+    public func recordEvent(id: String, from: String?, to: String, actor: String, detail: String?) throws {
+        try db.query("""
+            INSERT INTO governance_command_events (command_id, from_status, to_status, actor, detail)
+            VALUES (\(id)::uuid, \(from), \(to), \(actor), \(detail))
+            """)
+    }
+
+    public func acknowledge(id: String, actor: String, detail: String?) throws -> [UInt8] {
+        guard TenantValidation.isUUID(id) else { throw Failure.notFound }
+        return try db.transaction { _ in
+            let rows = try db.query("SELECT status FROM governance_commands WHERE id = \(id)::uuid FOR UPDATE")
+            guard rows.count == 1 else { throw Failure.notFound }
+            let status = try rows.decode(0, 0, as: String.self)
+            guard status == "DELIVERED" else { throw Failure.illegalTransition(status) }
+            try db.query("UPDATE governance_commands SET status = 'ACKNOWLEDGED', acknowledged_at = now() WHERE id = \(id)::uuid")
+            try recordEvent(id: id, from: status, to: "ACKNOWLEDGED", actor: actor, detail: detail)
+            return try get(id: id)
+        }
+    }
+
+    /// The command with its audit trail, as JSON.
+    public func get(id: String) throws -> [UInt8] {
+        guard TenantValidation.isUUID(id),
+              let command = try db.query("SELECT \(columns: Row.self) FROM governance_commands WHERE id = \(id)::uuid",
+                                         retryOnConnectionLoss: true).first(Row.self) else { throw Failure.notFound }
+        let events = try db.query("""
+            SELECT \(columns: Event.self) FROM governance_command_events WHERE command_id = \(id)::uuid ORDER BY id
+            """, retryOnConnectionLoss: true).decode(Event.self)
+        var json = JSONWriter(capacity: 1024)
+        command.write(to: &json, events: events)
+        return json.bytes
+    }
+
+    /// Newest first; the cursor is (issued_at, id).
+    public func list(region: String?, status: String?, after cursor: PageCursor?, limit: Int) throws -> Page<[Row]> {
+        let rows = try db.query("""
+            SELECT \(columns: Row.self) FROM governance_commands
+            WHERE (\(region)::text IS NULL OR region_id = \(region)) AND (\(status)::text IS NULL OR status = \(status))
+              AND (\(cursor?.parts[0])::timestamptz IS NULL
+                   OR (issued_at, id) < (\(cursor?.parts[0])::timestamptz, \(cursor?.parts[1])::uuid))
+            ORDER BY issued_at DESC, id DESC LIMIT \(limit + 1)
+            """, retryOnConnectionLoss: true).decode(Row.self)
+        return Page(rows: rows, limit: limit) { PageCursor($0.issuedAt, $0.id) }
+    }
+
+    /// A REIMAGE_NODE for this node was issued within the window (the rule does not repeat itself).
+    public func recentReimage(region: String, node: String, windowMinutes: Int) throws -> Bool {
+        try db.query("""
+            SELECT 1 FROM governance_commands WHERE region_id = \(region) AND kind = 'REIMAGE_NODE' AND target = \(node)
+              AND issued_at >= now() - make_interval(mins => \(windowMinutes))
+            """).count > 0
+    }
+
+    // MARK: delivery (the sync)
+
+    /// A PENDING command due for delivery, with its region's registry.
+    public struct Due: PostgresRowDecodable, Sendable {
+        public static let columns = "c.id::text, c.region_id, c.kind, c.target, c.params::text, c.issued_at, c.attempts, r.base_url"
+        public let id: String, region: String, kind: String, target: String, paramsJSON: String, issuedAt: String
+        public let attempts: Int, baseURL: String
+        public init(row: inout PostgresRowReader) throws {
+            id = try row.next(); region = try row.next(); kind = try row.next(); target = try row.next()
+            paramsJSON = try row.next(); issuedAt = try row.next(); attempts = try row.next(); baseURL = try row.next()
+        }
+    }
+
+    /// Locks the next due command whose region is not in `skipping` (being called by another worker).
+    public func claimNext(skipping regions: [String]) throws -> Due? {
+        try db.query("""
+            SELECT \(columns: Due.self)
+            FROM governance_commands c JOIN regions r ON r.id = c.region_id
+            WHERE c.status = 'PENDING' AND c.next_attempt_at <= now()
+              AND c.region_id <> ALL (\(bind: PostgresBind(textArray: regions))::text[])
+            ORDER BY c.next_attempt_at, c.issued_at LIMIT 1 FOR UPDATE OF c SKIP LOCKED
+            """).first(Due.self)
+    }
+
+    /// Records a delivery attempt: DELIVERED, FAILED, or still PENDING until `retryAfterSeconds`.
+    public func recordDelivery(id: String, status: String, attempts: Int, error: String?, retryAfterSeconds delay: Double) throws {
+        try db.query("""
+            UPDATE governance_commands SET status = \(status), attempts = \(attempts), last_error = \(error),
+                   delivered_at = CASE WHEN \(status) = 'DELIVERED' THEN now() ELSE delivered_at END,
+                   next_attempt_at = now() + make_interval(secs => \(delay))
+            WHERE id = \(id)::uuid
+            """)
+        if status != "PENDING" {
+            try recordEvent(id: id, from: "PENDING", to: status, actor: "controlplane-sync", detail: error ?? "registry accepted the command")
+        }
+    }
+
+    public func pendingCount() throws -> Int {
+        try db.query("SELECT count(*)::int FROM governance_commands WHERE status = 'PENDING'", retryOnConnectionLoss: true)
+            .decode(0, 0, as: Int.self)
+    }
+}
+
+extension GovernanceCommandStore.Row {
+    public func write(to json: inout JSONWriter, events: [GovernanceCommandStore.Event]?) {
+        json.beginObject()
+        json.key("id"); json.string(id)
+        json.key("region"); json.string(region)
+        json.key("kind"); json.string(kind)
+        json.key("target"); json.string(target)
+        json.key("params"); json.raw(Array(paramsJSON.utf8))
+        json.key("status"); json.string(status)
+        json.key("actor"); json.string(actor)
+        json.key("reason"); json.string(reason)
+        json.key("idempotencyKey"); json.string(idempotencyKey)
+        json.key("ruleId"); json.string(ruleId)
+        json.key("attempts"); json.int(attempts)
+        json.key("lastError"); json.string(lastError)
+        json.key("issuedAt"); json.timestamp(issuedAt)
+        json.key("deliveredAt"); json.timestamp(deliveredAt)
+        json.key("acknowledgedAt"); json.timestamp(acknowledgedAt)
+        if let events {
+            json.key("audit")
+            json.beginArray()
+            for event in events {
+                json.beginObject()
+                json.key("fromStatus"); json.string(event.fromStatus)
+                json.key("toStatus"); json.string(event.toStatus)
+                json.key("actor"); json.string(event.actor)
+                json.key("detail"); json.string(event.detail)
+                json.key("occurredAt"); json.timestamp(event.occurredAt)
+                json.endObject()
+            }
+            json.endArray()
+        }
+        json.endObject()
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Postgres
+
+/// The documented rule table, evaluated for a region after each sweep (and by the health
+/// sweep). Rules only issue governance commands and set region health; they never touch
+/// job data (the database refuses that anyway).
+///
+/// | rule | when | then |
+/// |---|---|---|
+/// | `reimage-node-on-runtime-failures` | ≥ `reimageThreshold` jobs `FAILED_RUNTIME_ENVIRONMENT` on one node (payload `nodeId`) updated within `windowMinutes` | one `REIMAGE_NODE` for that node; not again for the same node within the window |
+/// | `region-health` | the sweep failed with no page in → `DEGRADED`; some pages in, then a failure → `PARTIAL`; ≥ `degradedShare` of the region's jobs updated within the window are `DEGRADED` (at least `degradedMinimumJobs`) → `DEGRADED`; else `HEALTHY` | region health (with the reason) |
+/// | `partner-routing-failover` | the region just became `DEGRADED` and another enabled region is `HEALTHY` | one `PARTNER_ROUTING` to the healthy region's registry: route the degraded region's partners there |
+/// | `partner-routing-return` | the region is `HEALTHY` again and its partners were routed away | one `PARTNER_ROUTING` back to the region itself |
+///
+/// `COMPLETED_WITH_FINDINGS` and `PARTIAL` job statuses are counted in the job views and
+/// metrics; they trigger no automatic action.
+public struct GovernanceRules {
+    public struct Settings: Sendable {
+        public var reimageThreshold = 3
+        public var windowMinutes = 30
+        public var degradedShare = 0.5
+        public var degradedMinimumJobs = 10
+        public init() {}
+
+        public init(environment: Environment) throws {
+            reimageThreshold = try environment.int("CONTROLPLANE_RULE_REIMAGE_THRESHOLD", default: 3, range: 1...10_000)
+            windowMinutes = try environment.int("CONTROLPLANE_RULE_WINDOW_MINUTES", default: 30, range: 1...10_080)
+            degradedShare = try environment.double("CONTROLPLANE_RULE_DEGRADED_SHARE", default: 0.5)
+            degradedMinimumJobs = try environment.int("CONTROLPLANE_RULE_DEGRADED_MINIMUM_JOBS", default: 10, range: 1...1_000_000)
+        }
+    }
+
+    public enum SweepOutcome: String, Sendable { case ok = "OK", partial = "PARTIAL", failed = "FAILED", stale = "STALE" }
+
+    public struct Firing: Sendable, CustomStringConvertible {
+        public let rule: String
+        public let detail: String
+        public var description: String { "\(rule): \(detail)" }
+    }
+
+    public static let table: [(id: String, when: String, then: String)] = [
+        ("reimage-node-on-runtime-failures",
+         "at least N (CONTROLPLANE_RULE_REIMAGE_THRESHOLD, 3) jobs FAILED_RUNTIME_ENVIRONMENT on one node within the window (CONTROLPLANE_RULE_WINDOW_MINUTES, 30)",
+         "one REIMAGE_NODE command for that node; not again for that node within the window"),
+        ("region-health",
+         "sweep failed with no page in: DEGRADED; some pages then a failure: PARTIAL; a share (CONTROLPLANE_RULE_DEGRADED_SHARE, 0.5) of the jobs updated within the window DEGRADED, at least CONTROLPLANE_RULE_DEGRADED_MINIMUM_JOBS (10): DEGRADED; no good sweep for CONTROLPLANE_REGION_STALE_SECONDS: DEGRADED; otherwise HEALTHY",
+         "sets the region's health and reason"),
+        ("partner-routing-failover", "the region has just become DEGRADED and another enabled region is HEALTHY",
+         "one PARTNER_ROUTING command to the healthy region's registry routing the degraded region's partners to it"),
+        ("partner-routing-return", "the region is HEALTHY again and its partners were routed away",
+         "one PARTNER_ROUTING command routing them back"),
+    ]
+
+    public let db: PostgresConnection
+    public let settings: Settings
+    public let actor = "rule-engine"
+
+    public init(db: PostgresConnection, settings: Settings) {
+        self.db = db
+        self.settings = settings
+    }
+
+    /// Evaluates every rule for `region` in one transaction; returns what fired.
+    @discardableResult
+    public func evaluate(region: String, sweep: SweepOutcome, sweepDetail: String? = nil) throws -> [Firing] {
+        try db.transaction { db in
+            var firings = try reimageNodes(region: region)
+            firings += try health(region: region, sweep: sweep, sweepDetail: sweepDetail)
+            return firings
+        }
+    }
+
+    private func reimageNodes(region: String) throws -> [Firing] {
+        let window = settings.windowMinutes
+        let commands = GovernanceCommandStore(db: db)
+        var firings: [Firing] = []
+        for (node, count) in try JobStore(db: db).runtimeFailuresByNode(region: region, windowMinutes: window,
+                                                                         threshold: settings.reimageThreshold) {
+            guard try !commands.recentReimage(region: region, node: node, windowMinutes: window) else { continue }
+            let bucket = Int(Date().timeIntervalSince1970) / (window * 60)
+            let outcome = try commands.issue(.init(
+                region: region, kind: .reimageNode, target: node, paramsJSON: "{}", actor: actor,
+                reason: "\(count) jobs FAILED_RUNTIME_ENVIRONMENT on \(node) within \(window) minutes",
+                idempotencyKey: "rule:reimage-node:\(region):\(node):\(bucket)", ruleId: "reimage-node-on-runtime-failures"))
+            if case .created = outcome {
+                firings.append(Firing(rule: "reimage-node-on-runtime-failures", detail: "REIMAGE_NODE \(node) (\(count) failures)"))
+            }
+        }
+        return firings
+    }
+
+    private func health(region: String, sweep: SweepOutcome, sweepDetail: String?) throws -> [Firing] {
+        let regions = RegionStore(db: db)
+        guard let (previous, routedTo) = try regions.lockHealth(region) else { return [] }
+
+        var health = "HEALTHY", reason = "last sweep OK"
+        switch sweep {
+        case .failed: (health, reason) = ("DEGRADED", "sweep failed: \(sweepDetail ?? "no page could be read")")
+        case .stale: (health, reason) = ("DEGRADED", sweepDetail ?? "no good sweep recently")
+        case .partial: (health, reason) = ("PARTIAL", "sweep stopped part-way: \(sweepDetail ?? "error")")
+        case .ok:
+            let (total, degraded) = try JobStore(db: db).degradedShare(region: region, windowMinutes: settings.windowMinutes)
+            if total >= settings.degradedMinimumJobs && Double(degraded) >= settings.degradedShare * Double(total) {
+                (health, reason) = ("DEGRADED", "\(degraded) of \(total) recent jobs DEGRADED")
+            }
+        }
+        var firings: [Firing] = []
+        let changedAt = try regions.setHealth(region, health: health, reason: reason, changed: health != previous)
+        if health != previous {
+            firings.append(Firing(rule: "region-health", detail: "\(previous) → \(health): \(reason)"))
+        }
+
+        let commands = GovernanceCommandStore(db: db)
+        if health == "DEGRADED" && previous != "DEGRADED" && routedTo == nil {
+            if let target = try regions.healthyAlternative(to: region) {
+                _ = try commands.issue(.init(
+                    region: target, kind: .partnerRouting, target: region, paramsJSON: #"{"routeTo": "\#(target)"}"#,
+                    actor: actor, reason: "\(region) is DEGRADED (\(reason)); route its partners to \(target)",
+                    idempotencyKey: "rule:partner-routing-failover:\(region):\(changedAt)", ruleId: "partner-routing-failover"))
+                try regions.setPartnerRouting(region, to: target)
+                firings.append(Firing(rule: "partner-routing-failover", detail: "PARTNER_ROUTING \(region) → \(target)"))
+            }
+        } else if health == "HEALTHY", let away = routedTo {
+            _ = try commands.issue(.init(
+                region: region, kind: .partnerRouting, target: region, paramsJSON: #"{"routeTo": "\#(region)"}"#,
+                actor: actor, reason: "\(region) is HEALTHY again; route its partners back from \(away)",
+                idempotencyKey: "rule:partner-routing-return:\(region):\(changedAt)", ruleId: "partner-routing-return"))
+            try regions.setPartnerRouting(region, to: nil)
+            firings.append(Firing(rule: "partner-routing-return", detail: "PARTNER_ROUTING \(region) back from \(away)"))
+        }
+        return firings
+    }
+}

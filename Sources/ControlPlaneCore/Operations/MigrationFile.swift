@@ -1,0 +1,84 @@
+import OpenSSLCrypto
+import Foundation
+
+/// One `sql/NNNN_name.sql` file.
+public struct MigrationFile: Sendable, Equatable {
+    public let version: Int
+    public let description: String
+    public let fileName: String
+    public let contents: String
+    /// SHA-256 of the file's bytes, hex.
+    public let checksum: String
+
+    public init(fileName: String, contents: Data) throws {
+        guard let parsed = Self.parseName(fileName) else { throw MigrationError.badFileName(fileName) }
+        guard let text = String(data: contents, encoding: .utf8) else { throw MigrationError.notUTF8(fileName) }
+        version = parsed.version
+        description = parsed.description
+        self.fileName = fileName
+        self.contents = text
+        checksum = Hex.encode(SHA256.hash(Array(contents)))
+    }
+
+    /// `0007_tenant_connectors.sql` → (7, "tenant connectors").
+    public static func parseName(_ name: String) -> (version: Int, description: String)? {
+        guard name.hasSuffix(".sql") else { return nil }
+        let stem = name.dropLast(4)
+        guard let underscore = stem.firstIndex(of: "_") else { return nil }
+        let digits = stem[..<underscore]
+        let words = stem[stem.index(after: underscore)...]
+        guard digits.count == 4, digits.allSatisfy(\.isASCII), let version = Int(digits), version > 0,
+              !words.isEmpty, words.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) else {
+            return nil
+        }
+        return (version, words.replacingOccurrences(of: "_", with: " "))
+    }
+
+    /// Every migration in a directory, in version order; other files are ignored,
+    /// a malformed `.sql` name or a repeated version is an error.
+    public static func load(directory: String) throws -> [MigrationFile] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw MigrationError.directoryUnreadable(directory)
+        }
+        var files: [MigrationFile] = []
+        for name in names where name.hasSuffix(".sql") {
+            guard let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent(name)) else {
+                throw MigrationError.directoryUnreadable(name)
+            }
+            files.append(try MigrationFile(fileName: name, contents: data))
+        }
+        files.sort { $0.version < $1.version }
+        for (a, b) in zip(files, files.dropFirst()) where a.version == b.version {
+            throw MigrationError.duplicateVersion(a.version)
+        }
+        return files
+    }
+}
+
+public enum MigrationError: Error, CustomStringConvertible {
+    case badFileName(String)
+    case notUTF8(String)
+    case directoryUnreadable(String)
+    case duplicateVersion(Int)
+    case editedAfterApply([Int])
+    case missingFile([Int])
+    case failed(version: Int, reason: String)
+
+    public var description: String {
+        switch self {
+        case .badFileName(let name): "\(name): migration files are named NNNN_lowercase_words.sql"
+        case .notUTF8(let name): "\(name) is not UTF-8"
+        case .directoryUnreadable(let dir): "cannot read migrations from \(dir)"
+        case .duplicateVersion(let v): "two migration files have version \(v)"
+        case .editedAfterApply(let versions):
+            "applied migrations were edited since they ran (versions \(versions.map(String.init).joined(separator: ", "))): "
+                + "never edit a released migration; restore it and add a new one"
+        case .missingFile(let versions):
+            "applied migrations have no file here (versions \(versions.map(String.init).joined(separator: ", ")))"
+        case .failed(let version, let reason): "migration \(version) failed and was rolled back: \(reason)"
+        }
+    }
+}

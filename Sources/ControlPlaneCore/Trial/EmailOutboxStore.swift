@@ -1,0 +1,55 @@
+import Postgres
+
+/// `email_outbox`: emails to send (today: work-email codes), drained by the sync.
+public struct EmailOutboxStore {
+    public let db: PostgresConnection
+    public init(db: PostgresConnection) { self.db = db }
+
+    public func enqueueWorkEmailCode(to address: String, draftId: String, generation: Int) throws {
+        try db.query("""
+            INSERT INTO email_outbox (template, to_address, draft_id, otp_generation)
+            VALUES ('work_email_otp', \(address), \(draftId)::uuid, \(generation))
+            """)
+    }
+
+    /// A due message with the state of its draft (a newer code request supersedes it).
+    public struct Due: PostgresRowDecodable, Sendable {
+        public static let columns = "o.id, o.to_address, o.draft_id::text, o.otp_generation, o.attempts, d.otp_generation, d.status"
+        public let id: Int64, toAddress: String, draftId: String, generation: Int, attempts: Int
+        public let draftGeneration: Int, draftStatus: String
+        public init(row: inout PostgresRowReader) throws {
+            id = try row.next(); toAddress = try row.next(); draftId = try row.next(); generation = try row.next()
+            attempts = try row.next(); draftGeneration = try row.next(); draftStatus = try row.next()
+        }
+    }
+
+    /// Locks the next due message and its draft (`SKIP LOCKED`: several runs never send one twice).
+    public func claimNext() throws -> Due? {
+        try db.query("""
+            SELECT \(columns: Due.self)
+            FROM email_outbox o JOIN trial_drafts d ON d.id = o.draft_id
+            WHERE o.status = 'pending' AND o.next_attempt_at <= now()
+            ORDER BY o.next_attempt_at, o.id LIMIT 1
+            FOR UPDATE OF o, d SKIP LOCKED
+            """).first(Due.self)
+    }
+
+    public func markSuperseded(_ id: Int64) throws {
+        try db.query("UPDATE email_outbox SET status = 'superseded' WHERE id = \(id)")
+    }
+
+    /// `status`: sent, pending (retry after `delay`) or dead.
+    public func finish(_ id: Int64, status: String, attempts: Int, error: String?, retryAfterSeconds delay: Double) throws {
+        try db.query("""
+            UPDATE email_outbox SET status = \(status), attempts = \(attempts), last_error = \(error),
+                   sent_at = CASE WHEN \(status) = 'sent' THEN now() ELSE sent_at END,
+                   next_attempt_at = now() + make_interval(secs => \(delay))
+            WHERE id = \(id)
+            """)
+    }
+
+    public func pendingCount() throws -> Int {
+        try db.query("SELECT count(*)::int FROM email_outbox WHERE status = 'pending'", retryOnConnectionLoss: true)
+            .decode(0, 0, as: Int.self)
+    }
+}

@@ -1,0 +1,40 @@
+import Postgres
+
+/// `webhook_delivery_attempts`: the append-only log of every delivery attempt.
+public struct WebhookDeliveryAttemptStore {
+    public let db: PostgresConnection
+    public init(db: PostgresConnection) { self.db = db }
+
+    public func record(outboxId: Int64, attempt: Int, statusCode: Int?, error: String?, durationMs: Int) throws {
+        try db.query("""
+            INSERT INTO webhook_delivery_attempts (outbox_id, attempt, status_code, error, duration_ms)
+            VALUES (\(outboxId), \(attempt), \(statusCode), \(error), \(durationMs))
+            """)
+    }
+
+    /// One attempt with its message, as the delivery log shows it.
+    public struct Row: PostgresRowDecodable, Sendable {
+        public static let columns = """
+            a.id, o.message_id, o.event_type, o.status, a.attempt, a.attempted_at, a.status_code, a.error, a.duration_ms
+            """
+        public let id: Int64, messageId: String, eventType: String, messageStatus: String, attempt: Int
+        public let attemptedAt: String, statusCode: Int?, error: String?, durationMs: Int
+        public init(row: inout PostgresRowReader) throws {
+            id = try row.next(); messageId = try row.next(); eventType = try row.next(); messageStatus = try row.next()
+            attempt = try row.next(); attemptedAt = try row.next(); statusCode = try row.next(); error = try row.next()
+            durationMs = try row.next()
+        }
+    }
+
+    /// An endpoint's attempts, newest first; the cursor is the attempt id.
+    public func list(endpointId: String, after cursor: PageCursor?, limit: Int) throws -> Page<[Row]> {
+        let before = cursor.flatMap { Int64($0.parts[0]) } ?? Int64.max
+        let rows = try db.query("""
+            SELECT \(columns: Row.self)
+            FROM webhook_delivery_attempts a JOIN webhook_outbox o ON o.id = a.outbox_id
+            WHERE o.endpoint_id = \(endpointId)::uuid AND a.id < \(before)
+            ORDER BY a.id DESC LIMIT \(limit + 1)
+            """, retryOnConnectionLoss: true).decode(Row.self)
+        return Page(rows: rows, limit: limit) { PageCursor(String($0.id)) }
+    }
+}

@@ -1,0 +1,83 @@
+import OpenSSLCrypto
+import Postgres
+import ServiceLog
+
+/// `webhook_outbox`: one message per subscribed endpoint and event, written in the
+/// transaction of the change it announces, drained by `controlplane-sync deliver`.
+public struct WebhookOutboxStore {
+    public let db: PostgresConnection
+    public init(db: PostgresConnection) { self.db = db }
+
+    /// Payload: `{"type":…,"timestamp":…,"data":{…tenant…}}`, stored as the bytes to sign.
+    /// The statement fans out over the endpoints subscribed to `event` right now.
+    public func enqueue(event: String, data: [UInt8]) throws {
+        var json = JSONWriter(capacity: data.count + 96)
+        json.beginObject()
+        json.key("type"); json.string(event)
+        json.key("timestamp"); json.string(Logger.timestamp())
+        json.key("data"); json.raw(data)
+        json.endObject()
+        let payload = String(decoding: json.bytes, as: UTF8.self)
+        let messageId = "msg_" + Base64.encode(SecureRandom.bytes(18), url: true)
+        try db.query("""
+            INSERT INTO webhook_outbox (message_id, endpoint_id, event_type, payload)
+            SELECT \(messageId), id, \(event), \(payload) FROM webhook_endpoints
+            WHERE deleted_at IS NULL AND disabled_at IS NULL AND (\(event) = ANY (events) OR '*' = ANY (events))
+            """)
+    }
+
+    /// A message due for delivery, with what sending it needs from its endpoint.
+    public struct Due: PostgresRowDecodable, Sendable {
+        public static let columns = """
+            o.id, o.message_id, o.payload, o.attempts, e.url, e.secret, e.id::text,
+            (e.deleted_at IS NOT NULL OR e.disabled_at IS NOT NULL)
+            """
+        public let id: Int64, messageId: String, payload: String, attempts: Int
+        public let url: String, secret: String, endpointId: String, endpointGone: Bool
+        public init(row: inout PostgresRowReader) throws {
+            id = try row.next(); messageId = try row.next(); payload = try row.next(); attempts = try row.next()
+            url = try row.next(); secret = try row.next(); endpointId = try row.next(); endpointGone = try row.next()
+        }
+    }
+
+    /// Locks the next due message (`FOR UPDATE SKIP LOCKED`: runs on several hosts never
+    /// take the same one) whose endpoint is not in `skipping` (being called by another worker).
+    public func claimNext(skipping endpoints: [String]) throws -> Due? {
+        try db.query("""
+            SELECT \(columns: Due.self)
+            FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint_id
+            WHERE o.status = 'pending' AND o.next_attempt_at <= now()
+              AND o.endpoint_id <> ALL (\(bind: PostgresBind(textArray: endpoints))::uuid[])
+            ORDER BY o.next_attempt_at, o.id
+            LIMIT 1 FOR UPDATE OF o SKIP LOCKED
+            """).first(Due.self)
+    }
+
+    public func markDelivered(_ id: Int64, attempts: Int) throws {
+        try db.query("""
+            UPDATE webhook_outbox SET status = 'delivered', attempts = \(attempts), delivered_at = now(), last_error = NULL
+            WHERE id = \(id)
+            """)
+    }
+
+    /// Given up: no more attempts (`attempts` nil keeps the count, for messages never sent).
+    public func markDead(_ id: Int64, attempts: Int?, error: String) throws {
+        try db.query("""
+            UPDATE webhook_outbox SET status = 'dead', attempts = COALESCE(\(attempts), attempts), last_error = \(error)
+            WHERE id = \(id)
+            """)
+    }
+
+    public func reschedule(_ id: Int64, attempts: Int, error: String, afterSeconds delay: Double) throws {
+        try db.query("""
+            UPDATE webhook_outbox SET attempts = \(attempts), last_error = \(error),
+                   next_attempt_at = now() + make_interval(secs => \(delay))
+            WHERE id = \(id)
+            """)
+    }
+
+    public func pendingCount() throws -> Int {
+        try db.query("SELECT count(*)::int FROM webhook_outbox WHERE status = 'pending'", retryOnConnectionLoss: true)
+            .decode(0, 0, as: Int.self)
+    }
+}

@@ -1,0 +1,135 @@
+import ControlPlaneCore
+import Postgres
+import OpenSSLCrypto
+import FastCGI
+import Foundation
+
+/// `/control/v1/commands…` and `/control/v1/admin-jobs…`.
+enum CommandHandlers {
+    struct Params: Decodable {
+        var capacity: Int?
+        var routeTo: String?
+    }
+
+    struct CreateBody: Decodable {
+        var region: String
+        var kind: String
+        var target: String
+        var params: Params?
+        var reason: String
+        var idempotencyKey: String?
+    }
+
+    @Sendable static func create(_ context: RequestContext) throws -> Response {
+        let actor = try context.requireControlToken()
+        let body = try context.decodeStrictJSON(CreateBody.self, allowedKeys: ["region", "kind", "target", "params", "reason", "idempotencyKey"])
+        var problems: [Problem.InvalidParam] = []
+        let kind = CommandKind(rawValue: body.kind)
+        if kind == nil { problems.append(.init(name: "kind", reason: "must be QUEUE_CAPACITY, REIMAGE_NODE or PARTNER_ROUTING")) }
+        if !(1...200).contains(body.target.utf8.count) { problems.append(.init(name: "target", reason: "must be 1 to 200 bytes")) }
+        if body.reason.trimmingCharacters(in: .whitespaces).isEmpty || body.reason.count > 500 {
+            problems.append(.init(name: "reason", reason: "is required (at most 500 characters)"))
+        }
+        let key = body.idempotencyKey ?? context.request.headers["idempotency-key"] ?? "cmd_" + Base64.encode(SecureRandom.bytes(16), url: true)
+        if !(1...200).contains(key.utf8.count) { problems.append(.init(name: "idempotencyKey", reason: "must be 1 to 200 bytes")) }
+        var params = JSONWriter()
+        params.beginObject()
+        switch kind {
+        case .queueCapacity:
+            if let capacity = body.params?.capacity, (0...100_000).contains(capacity) {
+                params.key("capacity"); params.int(capacity)
+            } else {
+                problems.append(.init(name: "params.capacity", reason: "must be an integer from 0 to 100000"))
+            }
+            if body.params?.routeTo != nil { problems.append(.init(name: "params.routeTo", reason: "does not apply to QUEUE_CAPACITY")) }
+        case .partnerRouting:
+            if let route = body.params?.routeTo, RegionStore.idProblem(route) == nil {
+                params.key("routeTo"); params.string(route)
+            } else {
+                problems.append(.init(name: "params.routeTo", reason: "must be a region id"))
+            }
+            if body.params?.capacity != nil { problems.append(.init(name: "params.capacity", reason: "does not apply to PARTNER_ROUTING")) }
+        case .reimageNode:
+            if body.params?.capacity != nil || body.params?.routeTo != nil {
+                problems.append(.init(name: "params", reason: "REIMAGE_NODE takes no parameters"))
+            }
+        case nil: break
+        }
+        params.endObject()
+        guard problems.isEmpty, let kind else { throw Problem.validation(problems) }
+        let store = GovernanceCommandStore(db: context.database)
+        let outcome = try context.database.transaction { _ in
+            try store.issue(.init(region: body.region, kind: kind, target: body.target,
+                                  paramsJSON: String(decoding: params.bytes, as: UTF8.self),
+                                  actor: actor, reason: body.reason, idempotencyKey: key))
+        }
+        switch outcome {
+        case .created(let json): return .jsonBytes(json, status: 201)
+        case .existing(let json): return .jsonBytes(json, status: 200)
+        }
+    }
+
+    @Sendable static func list(_ context: RequestContext) throws -> Response {
+        try context.requireControlToken()
+        var query = context.query
+        let limit = query.limit(default: 100, max: 1000), cursor = query.cursor(parts: 2)
+        let region = query.string("region"), status = query.oneOf("status", GovernanceCommandStore.statuses)
+        try query.finish()
+        let page = try GovernanceCommandStore(db: context.database).list(region: region, status: status, after: cursor, limit: limit)
+        return .jsonBytes(JSONWriter.list(page) { json, command in command.write(to: &json, events: nil) })
+    }
+
+    @Sendable static func get(_ context: RequestContext) throws -> Response {
+        try context.requireControlToken()
+        return .jsonBytes(try GovernanceCommandStore(db: context.database).get(id: context.parameter("id")))
+    }
+
+    struct AckBody: Decodable { var detail: String? }
+
+    @Sendable static func acknowledge(_ context: RequestContext) throws -> Response {
+        let actor = try context.requireControlToken()
+        let detail = context.request.body.isEmpty ? nil : try context.decodeStrictJSON(AckBody.self, allowedKeys: ["detail"]).detail
+        return .jsonBytes(try GovernanceCommandStore(db: context.database).acknowledge(id: context.parameter("id"), actor: actor, detail: detail))
+    }
+
+    // MARK: admin jobs
+
+    struct AdminJobBody: Decodable {
+        var kind: String
+        var region: String
+        var reason: String
+    }
+
+    @Sendable static func createAdminJob(_ context: RequestContext) throws -> Response {
+        let actor = try context.requireControlToken()
+        let body = try context.decodeStrictJSON(AdminJobBody.self, allowedKeys: ["kind", "region", "reason"])
+        var problems: [Problem.InvalidParam] = []
+        if !AdminJobStore.kinds.contains(body.kind) {
+            problems.append(.init(name: "kind", reason: "must be \(AdminJobStore.kinds.joined(separator: " or "))"))
+        }
+        if body.reason.trimmingCharacters(in: .whitespaces).isEmpty || body.reason.count > 500 {
+            problems.append(.init(name: "reason", reason: "is required (at most 500 characters)"))
+        }
+        guard problems.isEmpty else { throw Problem.validation(problems) }
+        let job = try AdminJobStore(db: context.database).create(kind: body.kind, region: body.region, requestedBy: actor, reason: body.reason)
+        var json = JSONWriter()
+        job.write(to: &json)
+        return .jsonBytes(json.bytes, status: 201)
+    }
+
+    @Sendable static func listAdminJobs(_ context: RequestContext) throws -> Response {
+        try context.requireControlToken()
+        var query = context.query
+        let limit = query.limit(default: 200, max: 1000), cursor = query.cursor(parts: 2), region = query.string("region")
+        try query.finish()
+        let page = try AdminJobStore(db: context.database).list(region: region, after: cursor, limit: limit)
+        return .jsonBytes(JSONWriter.list(page) { json, job in job.write(to: &json) })
+    }
+
+    @Sendable static func getAdminJob(_ context: RequestContext) throws -> Response {
+        try context.requireControlToken()
+        var json = JSONWriter()
+        try AdminJobStore(db: context.database).get(context.parameter("id")).write(to: &json)
+        return .jsonBytes(json.bytes)
+    }
+}

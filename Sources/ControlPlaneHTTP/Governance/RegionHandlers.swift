@@ -1,0 +1,100 @@
+import ControlPlaneCore
+import FastCGI
+
+/// `/control/v1/regions…`: regions and their sync settings; the node registry by region.
+enum RegionHandlers {
+    struct Body: Decodable {
+        var id: String?
+        var baseUrl: String?
+        var pageSize: Int?
+        var requestsPerSecond: Double?
+        var maxRecordsPerRun: Int?
+        var enabled: Bool?
+
+        var settings: RegionStore.Settings {
+            .init(baseURL: baseUrl, pageSize: pageSize, requestsPerSecond: requestsPerSecond,
+                  maxRecordsPerRun: maxRecordsPerRun, enabled: enabled)
+        }
+    }
+
+    static let keys: Set<String> = ["baseUrl", "pageSize", "requestsPerSecond", "maxRecordsPerRun", "enabled"]
+
+    @Sendable static func list(_ context: RequestContext) throws -> Response {
+        try context.requireControlToken()
+        var query = context.query
+        let limit = query.limit(default: 100, max: 1000), cursor = query.cursor(parts: 1)
+        try query.finish()
+        let page = try RegionStore(db: context.database).list(after: cursor, limit: limit)
+        return .jsonBytes(JSONWriter.list(page) { json, region in region.write(to: &json) })
+    }
+
+    @Sendable static func get(_ context: RequestContext) throws -> Response {
+        try context.requireControlToken()
+        return .jsonBytes(try RegionStore(db: context.database).get(id: context.parameter("region")).json)
+    }
+
+    @Sendable static func create(_ context: RequestContext) throws -> Response {
+        try context.requireControlToken()
+        let body = try context.decodeStrictJSON(Body.self, allowedKeys: keys.union(["id"]))
+        var problems = body.settings.problems(creating: true).map { Problem.InvalidParam(name: $0.0, reason: $0.1) }
+        if let id = body.id {
+            if let p = RegionStore.idProblem(id) { problems.append(.init(name: "id", reason: p)) }
+        } else {
+            problems.append(.init(name: "id", reason: "is required"))
+        }
+        guard problems.isEmpty, let id = body.id else { throw Problem.validation(problems) }
+        return .jsonBytes(try RegionStore(db: context.database).add(id: id, settings: body.settings).json, status: 201)
+    }
+
+    @Sendable static func update(_ context: RequestContext) throws -> Response {
+        try context.requireControlToken()
+        let body = try context.decodeStrictJSON(Body.self, allowedKeys: keys)
+        let problems = body.settings.problems(creating: false).map { Problem.InvalidParam(name: $0.0, reason: $0.1) }
+        guard problems.isEmpty else { throw Problem.validation(problems) }
+        return .jsonBytes(try RegionStore(db: context.database).update(id: context.parameter("region"), settings: body.settings).json)
+    }
+
+    @Sendable static func remove(_ context: RequestContext) throws -> Response {
+        try context.requireControlToken()
+        try RegionStore(db: context.database).remove(id: context.parameter("region"))
+        return Response(status: 204)
+    }
+
+    /// `GET /control/v1/nodes?region=&version=&readiness=&limit=&cursor=`: readiness is the
+    /// registry's, or STALE when the last heartbeat is older than the grace.
+    @Sendable static func nodes(_ context: RequestContext) throws -> Response {
+        try context.requireControlToken()
+        var query = context.query
+        let limit = query.limit(default: 1000, max: 5000), cursor = query.cursor(parts: 2)
+        let filter = NodeStore.Filter(region: query.string("region"), version: query.string("version"),
+                                      readiness: query.oneOf("readiness", NodeStore.readinessValues))
+        try query.finish()
+        let page = try NodeStore(db: context.database).list(filter, graceSeconds: context.settings.nodeStaleSeconds,
+                                                            after: cursor, limit: limit)
+        return .jsonBytes(JSONWriter.list(page) { json, node in
+            json.beginObject()
+            json.key("region"); json.string(node.region)
+            json.key("nodeId"); json.string(node.nodeId)
+            json.key("containerVersion"); json.string(node.containerVersion)
+            json.key("reportedReadiness"); json.string(node.reportedReadiness)
+            json.key("lastHeartbeatAt"); json.timestamp(node.lastHeartbeatAt)
+            json.key("readiness"); json.string(node.readiness)
+            json.endObject()
+        })
+    }
+
+    /// `GET /control/v1/regions/{region}/versions`: how many nodes run each container version.
+    @Sendable static func versionCensus(_ context: RequestContext) throws -> Response {
+        try context.requireControlToken()
+        let region = context.parameter("region")
+        try RegionStore(db: context.database).requireExists(region)
+        let census = try NodeStore(db: context.database).versionCensus(region: region, graceSeconds: context.settings.nodeStaleSeconds)
+        return .jsonBytes(JSONWriter.list(count: census.count) { json, index in
+            json.beginObject()
+            json.key("containerVersion"); json.string(census[index].containerVersion)
+            json.key("nodes"); json.int(census[index].nodes)
+            json.key("ready"); json.int(census[index].ready)
+            json.endObject()
+        })
+    }
+}

@@ -1,0 +1,67 @@
+import ControlPlaneCore
+import FastCGI
+import Foundation
+import Postgres
+
+/// `GET /internal/metrics` (Prometheus text) and `GET /internal/status` (php-fpm's status
+/// page, as JSON), for operators (`operations:read`).
+enum OperationsHandlers {
+    @Sendable static func metrics(_ context: RequestContext) throws -> Response {
+        try context.requireScope(.operationsRead)
+        var out = ""
+        out.reserveCapacity(16 * 1024)
+        context.metrics.render(into: &out)
+        // Backlogs and sync freshness, read at scrape time (each from its table's store).
+        let db = context.database
+        let depths = [("webhook", try WebhookOutboxStore(db: db).pendingCount()), ("email", try EmailOutboxStore(db: db).pendingCount()),
+                      ("governance_command", try GovernanceCommandStore(db: db).pendingCount()),
+                      ("admin_job", try AdminJobStore(db: db).pendingCount())]
+        out += "# HELP controlplane_outbox_pending Messages waiting in each outbox.\n# TYPE controlplane_outbox_pending gauge\n"
+        for (outbox, count) in depths { out += "controlplane_outbox_pending{outbox=\"\(outbox)\"} \(count)\n" }
+        let regions = try RegionStore(db: db).freshness()
+        let lastRecords = try SweepRunStore(db: db).lastRecordsByRegion()
+        out += "# HELP controlplane_region_last_good_sweep_timestamp_seconds Unix time of the region's last successful sweep (0: never).\n"
+        out += "# TYPE controlplane_region_last_good_sweep_timestamp_seconds gauge\n"
+        var behind = "# HELP controlplane_region_seconds_behind Seconds since the last successful sweep (-1: never).\n# TYPE controlplane_region_seconds_behind gauge\n"
+        var records = "# HELP controlplane_region_last_sweep_records Records the region's last sweep took in (a full page count means a backlog).\n# TYPE controlplane_region_last_sweep_records gauge\n"
+        var health = "# HELP controlplane_region_health 1 for the region's current health.\n# TYPE controlplane_region_health gauge\n"
+        for region in regions {
+            let id = Metrics.escape(region.id)
+            out += "controlplane_region_last_good_sweep_timestamp_seconds{region=\"\(id)\"} \(region.lastGoodSweepUnix)\n"
+            behind += "controlplane_region_seconds_behind{region=\"\(id)\"} \(region.secondsBehind)\n"
+            records += "controlplane_region_last_sweep_records{region=\"\(id)\"} \(lastRecords[region.id] ?? 0)\n"
+            for state in ["HEALTHY", "PARTIAL", "DEGRADED"] {
+                health += "controlplane_region_health{region=\"\(id)\",health=\"\(state)\"} \(state == region.health ? 1 : 0)\n"
+            }
+        }
+        out += behind + records + health
+        var headers = HTTPHeaders()
+        headers.add("content-type", "text/plain; version=0.0.4; charset=utf-8")
+        headers.add("cache-control", "no-store")
+        return Response(status: 200, headers: headers, body: Array(out.utf8))
+    }
+
+    @Sendable static func status(_ context: RequestContext) throws -> Response {
+        try context.requireScope(.operationsRead)
+        var json = JSONWriter()
+        json.beginObject()
+        if let stats = context.metrics.serverStats {
+            let busy = stats.inFlightCount
+            json.key("uptimeSeconds"); json.int(Int((MonotonicClock.nanoseconds() - stats.startedAt) / 1_000_000_000))
+            json.key("threads"); json.int(stats.threadCount)
+            json.key("busy"); json.int(busy)
+            json.key("idle"); json.int(max(0, stats.threadCount - busy))
+            json.key("accepted"); json.int(stats.acceptedCount)
+            json.key("inFlight"); json.int(busy)
+            json.key("maxInFlight"); json.int(stats.maxInFlightCount)
+            json.key("slowRequests"); json.int(stats.slowRequestCount)
+        }
+        json.key("databaseReconnects"); json.int(context.metrics.databaseReconnects.load(ordering: .relaxed))
+        json.key("dictionaryVersion"); json.int(Int(context.dictionary.version))
+        json.key("dictionaryDomains"); json.int(context.dictionary.table.count)
+        json.endObject()
+        var response = Response.jsonBytes(json.bytes)
+        response.headers.add("cache-control", "no-store")
+        return response
+    }
+}

@@ -1,0 +1,170 @@
+import ControlPlaneCore
+import FastCGI
+import Postgres
+import ServiceLog
+
+/// Settings of the HTTP application itself (not of the transport).
+public struct ApplicationSettings: Sendable {
+    public var databaseURL: String
+    public var databaseOptions: PostgresConnection.Options
+    public var accessLog: Bool
+    /// How long a worker trusts a token lookup (revocations take effect within this).
+    public var tokenCacheSeconds: Int
+    /// `whsec_…` secret the provisioner signs its callbacks with.
+    public var provisionerSecret: String?
+    /// SHA-256 of each accepted `PPOS_CONTROL_TOKEN` (several during a rotation).
+    public var controlTokenHashes: [[UInt8]] = []
+    /// A node without a heartbeat for this long is STALE.
+    public var nodeStaleSeconds = 40
+    /// Public keys served as JWKS (the PREFLIGHT_JWT signing keys).
+    public var jwtKeys: [SigningKey] = []
+    /// Key of the HMACs in signup attempt logs and of one-time codes (`CONTROLPLANE_HASH_KEY`).
+    public var hashKey: [UInt8]?
+    public var trial = TrialSettings()
+
+    public init(databaseURL: String, databaseOptions: PostgresConnection.Options = .init(), accessLog: Bool = true,
+                tokenCacheSeconds: Int = 5, provisionerSecret: String? = nil) {
+        self.databaseURL = databaseURL
+        self.databaseOptions = databaseOptions
+        self.accessLog = accessLog
+        self.tokenCacheSeconds = tokenCacheSeconds
+        self.provisionerSecret = provisionerSecret
+    }
+
+    public init(environment: Environment) throws {
+        var options = PostgresConnection.Options()
+        options.statementTimeoutMilliseconds = try environment.int(
+            "CONTROLPLANE_STATEMENT_TIMEOUT_MS", default: 5000, range: 1...600_000)
+        options.connectTimeoutSeconds = try environment.int(
+            "CONTROLPLANE_DB_CONNECT_TIMEOUT_SECONDS", default: 3, range: 1...60)
+        options.applicationName = "controlplaned"
+        self.init(databaseURL: try environment.databaseURL(preferring: "CONTROLPLANE_DATABASE_URL"),
+                  databaseOptions: options,
+                  accessLog: try environment.bool("CONTROLPLANE_ACCESS_LOG", default: true),
+                  tokenCacheSeconds: try environment.int("CONTROLPLANE_TOKEN_CACHE_SECONDS", default: 5, range: 0...3600),
+                  provisionerSecret: try environment.secret("CONTROLPLANE_PROVISIONER_SECRET"))
+        controlTokenHashes = try ControlTokens.load(environment).map { ServiceToken.hash($0) }
+        nodeStaleSeconds = try environment.int("CONTROLPLANE_NODE_STALE_SECONDS", default: 40, range: 1...86_400)
+        jwtKeys = try SigningKey.load(environment)
+        hashKey = try environment.secret("CONTROLPLANE_HASH_KEY").map { Array($0.utf8) }
+        if let key = hashKey, key.count < 16 {
+            throw ConfigurationError.invalid(key: "CONTROLPLANE_HASH_KEY", expected: "at least 16 characters of secret")
+        }
+        trial = try TrialSettings(environment: environment)
+        if let secret = provisionerSecret, StandardWebhooks.key(fromSecret: secret) == nil {
+            throw ConfigurationError.invalid(key: "CONTROLPLANE_PROVISIONER_SECRET", expected: "whsec_ followed by base64 of 24 to 64 bytes")
+        }
+    }
+}
+
+/// The routes and shared settings; one per process, shared by every worker thread.
+public final class Application: Sendable {
+    public let settings: ApplicationSettings
+    public let router: Router
+    public let logger: Logger
+    public let dictionary = DomainDictionary()
+    public let metrics = Metrics()
+
+    /// `routes` is replaceable so tests can drive the responder with routes of their own.
+    public init(settings: ApplicationSettings, logger: Logger, routes: (inout Router) -> Void = Routes.register(on:)) {
+        self.settings = settings
+        self.logger = logger
+        var router = Router()
+        routes(&router)
+        self.router = router
+    }
+
+    /// A responder for one worker thread, with its own database connection.
+    public func makeResponder() -> ApplicationResponder {
+        ApplicationResponder(application: self,
+                             database: PostgresConnection(conninfo: settings.databaseURL, options: settings.databaseOptions),
+                             tokenCache: ServiceTokenCache(ttlSeconds: settings.tokenCacheSeconds))
+    }
+
+    /// Work that runs beside the worker threads: the dictionary watcher.
+    public func startBackgroundTasks() {
+        var options = settings.databaseOptions
+        options.applicationName = "controlplaned-watcher"
+        dictionary.startWatching(conninfo: settings.databaseURL, options: options,
+                                 pollSeconds: settings.trial.dictionaryPollSeconds, logger: logger)
+    }
+}
+
+/// Every route the backend serves; openapi/controlplane.yaml documents each operationId.
+public enum Routes {
+    public static func register(on router: inout Router) {
+        router.add("GET", "/internal/health", operationId: "getHealth", HealthHandlers.health)
+        router.add("GET", "/internal/live", operationId: "getLiveness", HealthHandlers.live)
+        router.add("GET", "/internal/metrics", operationId: "getMetrics", OperationsHandlers.metrics)
+        router.add("GET", "/internal/status", operationId: "getStatus", OperationsHandlers.status)
+
+        router.add("POST", "/internal/tenants", operationId: "createTenant", TenantHandlers.create)
+        router.add("GET", "/internal/tenants/{id}", operationId: "getTenant", TenantHandlers.get)
+        router.add("GET", "/internal/tenants/{id}/events", operationId: "listTenantEvents", TenantHandlers.events)
+        router.add("POST", "/internal/tenants/{id}/suspend", operationId: "suspendTenant",
+                   TenantHandlers.action(.suspend, reasonRequired: true))
+        router.add("POST", "/internal/tenants/{id}/resume", operationId: "resumeTenant",
+                   TenantHandlers.action(.resume, reasonRequired: false))
+        router.add("POST", "/internal/tenants/{id}/deprovision", operationId: "deprovisionTenant",
+                   TenantHandlers.action(.deprovision, reasonRequired: true))
+        router.add("POST", "/internal/tenants/{id}/provision", operationId: "retryTenantProvisioning",
+                   TenantHandlers.action(.requestProvisioning, reasonRequired: false))
+        router.add("GET", "/internal/tenants-directory", operationId: "listTenantsDirectory", DirectoryHandler.list)
+        router.add("PATCH", "/internal/tenant-connector-metadata", operationId: "patchTenantConnectorMetadata",
+                   ConnectorHandler.patch)
+        router.add("POST", "/internal/provisioning/callbacks", operationId: "receiveProvisioningCallback",
+                   ProvisioningCallbackHandler.receive)
+
+        router.add("POST", "/internal/webhook-endpoints", operationId: "createWebhookEndpoint", WebhookEndpointHandlers.create)
+        router.add("GET", "/internal/webhook-endpoints", operationId: "listWebhookEndpoints", WebhookEndpointHandlers.list)
+        router.add("DELETE", "/internal/webhook-endpoints/{id}", operationId: "deleteWebhookEndpoint", WebhookEndpointHandlers.delete)
+        router.add("GET", "/internal/webhook-endpoints/{id}/deliveries", operationId: "listWebhookDeliveries",
+                   WebhookEndpointHandlers.deliveries)
+        router.add("GET", "/internal/.well-known/jwks.json", operationId: "getJWKS", JWKSHandler.jwks)
+
+        router.add("GET", "/control/v1/regions", operationId: "listRegions", RegionHandlers.list)
+        router.add("POST", "/control/v1/regions", operationId: "createRegion", RegionHandlers.create)
+        router.add("GET", "/control/v1/regions/{region}", operationId: "getRegion", RegionHandlers.get)
+        router.add("PATCH", "/control/v1/regions/{region}", operationId: "updateRegion", RegionHandlers.update)
+        router.add("DELETE", "/control/v1/regions/{region}", operationId: "deleteRegion", RegionHandlers.remove)
+        router.add("GET", "/control/v1/regions/{region}/versions", operationId: "getVersionCensus", RegionHandlers.versionCensus)
+        router.add("GET", "/control/v1/nodes", operationId: "listNodes", RegionHandlers.nodes)
+        router.add("GET", "/control/v1/jobs", operationId: "listJobs", JobHandlers.list)
+        router.add("GET", "/control/v1/regions/{region}/jobs/{jobId}", operationId: "getJob", JobHandlers.get)
+        router.add("GET", "/control/v1/regions/{region}/jobs/{jobId}/canonical-payload", operationId: "getCanonicalPayload",
+                   JobHandlers.canonicalPayload)
+        router.add("POST", "/control/v1/commands", operationId: "createCommand", CommandHandlers.create)
+        router.add("GET", "/control/v1/commands", operationId: "listCommands", CommandHandlers.list)
+        router.add("GET", "/control/v1/commands/{id}", operationId: "getCommand", CommandHandlers.get)
+        router.add("POST", "/control/v1/commands/{id}/acknowledge", operationId: "acknowledgeCommand", CommandHandlers.acknowledge)
+        router.add("POST", "/control/v1/admin-jobs", operationId: "createAdminJob", CommandHandlers.createAdminJob)
+        router.add("GET", "/control/v1/admin-jobs", operationId: "listAdminJobs", CommandHandlers.listAdminJobs)
+        router.add("GET", "/control/v1/admin-jobs/{id}", operationId: "getAdminJob", CommandHandlers.getAdminJob)
+        router.add("GET", "/control/v1/rules", operationId: "listGovernanceRules", RulesHandler.list)
+
+        router.add("POST", "/v1/trial/email/check", operationId: "checkTrialEmail", EmailCheckHandler.check)
+        router.add("POST", "/v1/trial/manual-approval/draft", operationId: "createTrialDraft", DraftHandlers.create)
+        router.add("GET", "/v1/trial/manual-approval/{draftId}", operationId: "getTrialDraft", DraftHandlers.get)
+        router.add("POST", "/v1/trial/manual-approval/{draftId}/work-email/otp", operationId: "requestWorkEmailCode",
+                   DraftHandlers.requestCode)
+        router.add("POST", "/v1/trial/manual-approval/{draftId}/work-email/verify", operationId: "verifyWorkEmailCode",
+                   DraftHandlers.verifyCode)
+        router.add("POST", "/v1/trial/manual-approval/{draftId}/submit-details", operationId: "submitTrialDetails",
+                   DraftHandlers.submitDetails)
+        router.add("POST", "/v1/trial/manual-approval/{draftId}/sms/otp", operationId: "requestSmsCodeGone", DraftHandlers.smsGone)
+        router.add("POST", "/v1/trial/manual-approval/{draftId}/sms/verify", operationId: "verifySmsCodeGone", DraftHandlers.smsGone)
+        router.add("POST", "/v1/trial/sms/otp", operationId: "requestTrialSmsGone", DraftHandlers.smsGone)
+        router.add("POST", "/v1/trial/sms/verify", operationId: "verifyTrialSmsGone", DraftHandlers.smsGone)
+
+        router.add("GET", "/internal/trial/manual-approvals", operationId: "listManualApprovals", TrialAdminHandlers.listApprovals)
+        router.add("POST", "/internal/trial/manual-approvals/{draftId}/approve", operationId: "approveManualApproval",
+                   TrialAdminHandlers.approve)
+        router.add("POST", "/internal/trial/manual-approvals/{draftId}/reject", operationId: "rejectManualApproval",
+                   TrialAdminHandlers.reject)
+        router.add("GET", "/internal/trial/signup-attempts", operationId: "listSignupAttempts", TrialAdminHandlers.attempts)
+        router.add("GET", "/internal/trial/domains", operationId: "listEmailDomains", TrialAdminHandlers.listDomains)
+        router.add("POST", "/internal/trial/domains", operationId: "addEmailDomain", TrialAdminHandlers.addDomain)
+        router.add("POST", "/internal/trial/domains/import", operationId: "importEmailDomains", TrialAdminHandlers.importDomains)
+        router.add("DELETE", "/internal/trial/domains/{domain}", operationId: "deleteEmailDomain", TrialAdminHandlers.deleteDomain)
+    }
+}

@@ -1,0 +1,93 @@
+import ControlPlaneCore
+import FastCGI
+import Postgres
+import ServiceLog
+
+/// One worker thread's responder: routes the request, turns every failure into a
+/// problem response, and writes the access log line.
+public final class ApplicationResponder: Responder {
+    let application: Application
+    public let database: PostgresConnection
+    let tokenCache: ServiceTokenCache
+    private let metrics: Metrics.Shard
+    private var reportedReconnects = 0
+
+    init(application: Application, database: PostgresConnection, tokenCache: ServiceTokenCache) {
+        self.application = application
+        self.database = database
+        self.tokenCache = tokenCache
+        self.metrics = application.metrics.makeShard()
+    }
+
+    public func respond(to request: Request) -> Response {
+        var routeName = "-"
+        var response: Response
+        do {
+            try Self.checkBody(request)
+            switch application.router.match(method: request.method, path: request.path) {
+            case .notFound:
+                throw Problem.notFound("No route for this path.")
+            case .methodNotAllowed(let allowed):
+                throw Problem(405, type: .methodNotAllowed, detail: "Allowed: \(allowed.joined(separator: ", ")).",
+                                headers: [("allow", allowed.joined(separator: ", "))])
+            case .found(let route, let parameters):
+                routeName = route.template
+                let context = RequestContext(request: request, parameters: parameters, database: database,
+                                             settings: application.settings, logger: application.logger,
+                                             tokenCache: tokenCache, dictionary: application.dictionary,
+                                             metrics: application.metrics)
+                response = try route.handler(context)
+            }
+        } catch {
+            response = problemResponse(for: error, request: request, route: routeName)
+        }
+        let elapsedSeconds = Double(MonotonicClock.nanoseconds() - request.receivedAt) / 1_000_000_000
+        metrics.observe(method: request.method, route: routeName, status: response.status, seconds: elapsedSeconds)
+        if database.reconnectCount != reportedReconnects {
+            application.metrics.addReconnects(database.reconnectCount - reportedReconnects)
+            reportedReconnects = database.reconnectCount
+        }
+        if application.settings.accessLog {
+            let elapsed = elapsedSeconds * 1000
+            application.logger.info("request", [
+                "traceId": .string(request.traceId), "method": .string(request.method), "route": .string(routeName),
+                "status": .int(response.status), "durationMs": .double((elapsed * 100).rounded() / 100),
+            ])
+        }
+        return response
+    }
+
+    private static func checkBody(_ request: Request) throws {
+        switch request.bodyProblem {
+        case nil: return
+        case .tooLarge(let limit):
+            throw Problem(413, type: .bodyTooLarge, detail: "The body exceeds the limit of \(limit) bytes.")
+        case .invalidLength:
+            throw Problem.badRequest("CONTENT_LENGTH is not a number.", type: .invalidContentLength)
+        case .incomplete:
+            throw Problem.badRequest("The body ended before CONTENT_LENGTH bytes arrived.", type: .incompleteBody)
+        }
+    }
+
+    /// The one place errors become responses: a `ProblemConvertible` error (a thrown
+    /// `Problem`, a store's refusal, a database error) is its problem; anything else is a 500
+    /// whose type, never its text, is logged.
+    private func problemResponse(for error: Error, request: Request, route: String) -> Response {
+        let problem: Problem
+        switch error {
+        case let e as PostgresError:
+            problem = e.problem
+            let level: LogLevel = e.kind == .connectionUnavailable ? .warning : .error
+            // `description` carries the SQLSTATE class only, never values.
+            application.logger.log(level, "database error", ["traceId": .string(request.traceId),
+                                                             "route": .string(route), "error": .string(e.description)])
+        case let e as ProblemConvertible:
+            problem = e.problem
+        default:
+            problem = .internalError
+            application.logger.error("handler failed", ["traceId": .string(request.traceId), "route": .string(route),
+                                                        "errorType": .string(String(describing: type(of: error)))])
+        }
+        return ProblemResponse.response(for: problem, traceId: request.traceId)
+    }
+}

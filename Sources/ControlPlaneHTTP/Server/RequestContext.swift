@@ -1,0 +1,39 @@
+import ControlPlaneCore
+import FastCGI
+import Postgres
+import ServiceLog
+
+/// What a handler gets: the request, its path parameters, this thread's database
+/// connection and caches, the shared settings and a logger.
+public struct RequestContext {
+    public let request: Request
+    public let parameters: [String: String]
+    public let database: PostgresConnection
+    public let settings: ApplicationSettings
+    public let logger: Logger
+    let tokenCache: ServiceTokenCache
+    public let dictionary: DomainDictionary
+    public let metrics: Metrics
+
+    public var traceId: String { request.traceId }
+
+    public func parameter(_ name: String) -> String {
+        parameters[name] ?? ""
+    }
+
+    /// The list route's query parameters (finish them with `finish()`).
+    public var query: QueryParameters { QueryParameters(request) }
+
+    /// The hash key, or 503: the trial funnel cannot log or issue codes without it.
+    func requireHashKey() throws -> [UInt8] {
+        guard let key = settings.hashKey else {
+            throw Problem(503, type: .trialNotConfigured, detail: "The trial funnel is not configured on this server.")
+        }
+        return key
+    }
+
+    /// Who is behind this trial request, as the attempt log keeps it.
+    func signupRequester() throws -> SignupRequester {
+        SignupRequester(traceId: traceId, remoteAddress: request.remoteAddress, hashKey: try requireHashKey())
+    }
+}
