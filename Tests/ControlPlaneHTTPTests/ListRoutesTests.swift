@@ -1,0 +1,84 @@
+import ControlPlaneCore
+@testable import ControlPlaneHTTP
+import XCTest
+
+/// Every list route reads its parameters with the one reader: `limit` and `cursor` on each,
+/// every unknown or invalid parameter named in one 400, pages chained by `nextCursor`.
+final class ListRoutesTests: XCTestCase {
+    nonisolated(unsafe) static var app: TestApplication!
+    var app: TestApplication { Self.app }
+
+    override class func setUp() {
+        super.setUp()
+        app = try? TestApplication(prefix: "list_routes")
+    }
+
+    override func setUpWithError() throws {
+        guard Self.app != nil else { throw XCTSkip("needs the test cluster: run make test") }
+    }
+
+    override class func tearDown() {
+        app = nil
+        super.tearDown()
+    }
+
+    /// Each list route, its credential and its largest limit.
+    var lists: [(path: String, credential: TestApplication.Credential, maxLimit: Int)] {
+        let tenant = app.createTenant()["id"] as! String
+        let endpoint = app.call("POST", "/internal/webhook-endpoints",
+                                json: ["url": "https://hooks.example.com/in", "events": ["*"]]).json["id"] as! String
+        return [
+            ("/internal/tenants-directory", .service, 500), ("/internal/tenants/\(tenant)/events", .service, 1000),
+            ("/internal/webhook-endpoints", .service, 1000), ("/internal/webhook-endpoints/\(endpoint)/deliveries", .service, 1000),
+            ("/internal/trial/manual-approvals", .service, 500), ("/internal/trial/signup-attempts", .service, 1000),
+            ("/internal/trial/domains", .service, 5000), ("/control/v1/regions", .control, 1000), ("/control/v1/nodes", .control, 5000),
+            ("/control/v1/jobs", .control, 1000), ("/control/v1/commands", .control, 1000), ("/control/v1/admin-jobs", .control, 1000),
+        ]
+    }
+
+    func testEveryListRefusesUnknownAndInvalidParametersInOneAnswer() throws {
+        for list in lists {
+            XCTAssertEqual(app.call("GET", list.path, as: list.credential).status, 200, list.path)
+            let reply = app.call("GET", list.path, query: "limit=\(list.maxLimit + 1)&cursor=!!&bogus=1", as: list.credential)
+            XCTAssertEqual(reply.status, 400, list.path)
+            XCTAssertEqual(reply.problemType, "urn:controlplane:problem:invalid-parameter", list.path)
+            XCTAssertEqual(Set(reply.invalidNames), ["limit", "cursor", "bogus"], list.path)
+            XCTAssertEqual(app.call("GET", list.path, query: "limit=0", as: list.credential).invalidNames, ["limit"], list.path)
+            XCTAssertEqual(app.call("GET", list.path, query: "limit=\(list.maxLimit)", as: list.credential).status, 200, list.path)
+        }
+    }
+
+    /// `GET /internal/trial/manual-approvals` takes limit and cursor (it refused limit and
+    /// stopped silently at 500 rows before).
+    func testManualApprovalsPageWithACursor() throws {
+        let drafts = TrialDraftStore(db: app.db)
+        for n in 0..<5 {
+            let id = try drafts.create(secretHash: Array(repeating: UInt8(n), count: 32), email: "p\(n)@gmail.com")
+            try drafts.submit(id, details: .init(companyName: "C\(n)", contactName: "N", country: "KR", companySize: "1-10", useCase: "u"))
+        }
+        var seen: [String] = [], cursor: String?
+        repeat {
+            let reply = app.call("GET", "/internal/trial/manual-approvals", query: "limit=2" + (cursor.map { "&cursor=\($0)" } ?? ""))
+            XCTAssertEqual(reply.status, 200, reply.text)
+            XCTAssertLessThanOrEqual(reply.items.count, 2)
+            seen += reply.items.map { $0["draftId"] as! String }
+            cursor = reply.nextCursor
+        } while cursor != nil
+        XCTAssertEqual(seen.count, 5)
+        XCTAssertEqual(Set(seen).count, 5)
+        XCTAssertEqual(app.call("GET", "/internal/trial/manual-approvals", query: "status=pending").invalidNames, ["status"])
+        XCTAssertEqual(app.call("GET", "/internal/trial/manual-approvals", query: "status=all&status=draft").invalidNames, ["status"])
+    }
+
+    func testRegionsPageWithACursor() throws {
+        for n in 0..<3 {
+            XCTAssertEqual(app.call("POST", "/control/v1/regions", json: ["id": "r\(n)", "baseUrl": "https://r\(n).example.com"],
+                                    as: .control).status, 201)
+        }
+        let first = app.call("GET", "/control/v1/regions", query: "limit=2", as: .control)
+        XCTAssertEqual(first.items.map { $0["id"] as! String }, ["r0", "r1"])
+        let rest = app.call("GET", "/control/v1/regions", query: "limit=2&cursor=\(first.nextCursor!)", as: .control)
+        XCTAssertEqual(rest.items.map { $0["id"] as! String }, ["r2"])
+        XCTAssertNil(rest.nextCursor)
+    }
+}
