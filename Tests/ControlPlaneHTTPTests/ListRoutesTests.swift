@@ -4,24 +4,7 @@ import XCTest
 
 /// Every list route reads its parameters with the one reader: `limit` and `cursor` on each,
 /// every unknown or invalid parameter named in one 400, pages chained by `nextCursor`.
-final class ListRoutesTests: XCTestCase {
-    nonisolated(unsafe) static var app: TestApplication!
-    var app: TestApplication { Self.app }
-
-    override class func setUp() {
-        super.setUp()
-        app = try? TestApplication(prefix: "list_routes")
-    }
-
-    override func setUpWithError() throws {
-        guard Self.app != nil else { throw XCTSkip("needs the test cluster: run make test") }
-    }
-
-    override class func tearDown() {
-        app = nil
-        super.tearDown()
-    }
-
+final class ListRoutesTests: RouteTestCase {
     /// Each list route, its credential and its largest limit.
     var lists: [(path: String, credential: TestApplication.Credential, maxLimit: Int)] {
         let tenant = app.createTenant()["id"] as! String

@@ -3,24 +3,7 @@ import ControlPlaneCore
 import XCTest
 
 /// Validation and state-machine matrices of the tenant routes, through the real route table.
-final class TenantRoutesTests: XCTestCase {
-    nonisolated(unsafe) static var app: TestApplication!
-    var app: TestApplication { Self.app }
-
-    override class func setUp() {
-        super.setUp()
-        app = try? TestApplication(prefix: "tenant_routes")
-    }
-
-    override func setUpWithError() throws {
-        guard Self.app != nil else { throw XCTSkip("needs the test cluster: run make test") }
-    }
-
-    override class func tearDown() {
-        app = nil
-        super.tearDown()
-    }
-
+final class TenantRoutesTests: RouteTestCase {
     func testInvalidFieldsAre4xxAndChangeNothing() throws {
         let valid: [String: Any] = ["slug": "okay", "displayName": "A", "contactEmail": "a@b.co"]
         let cases: [([String: Any], Int, String?)] = [

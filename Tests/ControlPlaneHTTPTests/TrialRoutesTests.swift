@@ -6,24 +6,7 @@ import XCTest
 
 /// The public trial steps' matrices through the real route table: classifications, the
 /// draft secret, the code's lifetime, attempts and sends, details validation.
-final class TrialRoutesTests: XCTestCase {
-    nonisolated(unsafe) static var app: TestApplication!
-    var app: TestApplication { Self.app }
-
-    override class func setUp() {
-        super.setUp()
-        app = try? TestApplication(prefix: "trial_routes")
-    }
-
-    override func setUpWithError() throws {
-        guard Self.app != nil else { throw XCTSkip("needs the test cluster: run make test") }
-    }
-
-    override class func tearDown() {
-        app = nil
-        super.tearDown()
-    }
-
+final class TrialRoutesTests: RouteTestCase {
     nonisolated(unsafe) static let details: [String: Any] = ["companyName": "Acme Robotics", "contactName": "Jane Kim", "country": "KR",
                                          "companySize": "51-200", "useCase": "ERP for our factories"]
 
