@@ -1,5 +1,6 @@
 import ControlPlaneCore
 @testable import ControlPlaneHTTP
+import FastCGI
 import Foundation
 import OpenSSLCrypto
 import XCTest
@@ -172,5 +173,24 @@ final class TrialRoutesTests: RouteTestCase {
             XCTAssertEqual(reply.status, 410, path)
             XCTAssertEqual(reply.problemType, "urn:controlplane:problem:sms-removed")
         }
+    }
+
+    /// Without CONTROLPLANE_HASH_KEY the funnel cannot log or issue codes: every step is a
+    /// 503 problem and nothing is written.
+    func testTrialRoutesAnswer503WithoutAHashKey() throws {
+        let unconfigured = app.responder { $0.hashKey = nil }
+        let before = try app.counts()
+        for (path, body) in [("/v1/trial/email/check", #"{"email":"a@acme.com"}"#),
+                             ("/v1/trial/manual-approval/draft", #"{"email":"a@gmail.com"}"#),
+                             ("/v1/trial/manual-approval/\(UUID().uuidString.lowercased())/work-email/otp", #"{"workEmail":"a@acme.com"}"#)] {
+            var headers = HTTPHeaders()
+            headers.add("content-type", "application/json")
+            headers.add("authorization", "Bearer cpds_" + String(repeating: "A", count: 43))
+            let response = unconfigured.respond(to: Request(method: "POST", path: path, headers: headers, traceId: "t",
+                                                            body: Array(body.utf8)))
+            XCTAssertEqual(response.status, 503, path)
+            XCTAssertTrue(String(decoding: response.body, as: UTF8.self).contains("urn:controlplane:problem:trial-not-configured"), path)
+        }
+        XCTAssertEqual(try app.counts(), before)
     }
 }

@@ -1,3 +1,7 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Postgres
 import TestSupport
 import XCTest
@@ -128,17 +132,68 @@ final class PostgresConnectionTests: XCTestCase {
         XCTAssertEqual(try db.query("SELECT 4").decode(0, 0, as: Int.self), 4)
     }
 
-    func testUnreachableServerFailsFastAsUnavailable() throws {
+    /// A server that accepts TCP connections and never says a word: the first call gives up
+    /// at the connect timeout; the next, within the retry interval, makes no new attempt and
+    /// fails at once (a new attempt would wait the whole timeout again).
+    func testSilentServerFailsWithinTheTimeoutAndNoNewAttemptWithinTheRetryInterval() throws {
+        let listener = try SilentListener()
+        listener.start()
+        defer { listener.stop() }
         var options = PostgresConnection.Options()
-        options.connectTimeoutSeconds = 1
-        let nowhere = PostgresConnection(conninfo: "postgresql:///none?host=/nonexistent-dir", options: options)
-        XCTAssertThrowsError(try nowhere.query("SELECT 1")) {
+        options.connectTimeoutSeconds = 2
+        options.retryIntervalMilliseconds = 10_000
+        let silent = PostgresConnection(conninfo: "postgresql://x@127.0.0.1:\(listener.port)/none", options: options)
+        var started = DispatchTime.now().uptimeNanoseconds
+        XCTAssertThrowsError(try silent.query("SELECT 1")) {
             XCTAssertEqual(($0 as? PostgresError)?.kind, .connectionUnavailable)
         }
-        // Within the retry interval, no new attempt is made: still unavailable, immediately.
-        XCTAssertThrowsError(try nowhere.query("SELECT 1")) {
+        let first = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        XCTAssertGreaterThanOrEqual(first, 1.5, "it gave up before the connect timeout: did it reach the listener?")
+        XCTAssertLessThan(first, 10, "the connect timeout did not bound the attempt")
+        XCTAssertGreaterThanOrEqual(listener.accepted, 1)
+        started = DispatchTime.now().uptimeNanoseconds
+        XCTAssertThrowsError(try silent.query("SELECT 1")) {
             XCTAssertEqual(($0 as? PostgresError)?.kind, .connectionUnavailable)
         }
+        let second = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        XCTAssertLessThan(second, 1, "a new connection attempt was made within the retry interval")
+        XCTAssertEqual(listener.accepted, 1)
+    }
+
+    /// A connection lost inside a transaction before COMMIT was sent: nothing was committed,
+    /// so the body runs once more on a new connection and commits once.
+    func testTransactionRerunsWhenTheConnectionDiesBeforeCommit() throws {
+        try db.execute(script: "CREATE TABLE rerun (id int PRIMARY KEY)")
+        var runs = 0
+        try db.transaction { db in
+            runs += 1
+            if runs == 1 { try scratch.terminateSessions() }
+            try db.query("INSERT INTO rerun VALUES (1)")
+        }
+        XCTAssertEqual(runs, 2)
+        XCTAssertEqual(try db.query("SELECT count(*)::int FROM rerun").decode(0, 0, as: Int.self), 1)
+    }
+
+    /// Lost at COMMIT (a deferred trigger ends the session while committing): the outcome is
+    /// unknown to the client, so the body is never run again; the error is reported.
+    func testTransactionIsNeverRerunWhenTheConnectionDiesAtCommit() throws {
+        try db.execute(script: """
+            CREATE TABLE at_commit (id int PRIMARY KEY);
+            CREATE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$;
+            CREATE CONSTRAINT TRIGGER die_at_commit AFTER INSERT ON at_commit
+                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION die();
+            """)
+        var runs = 0
+        XCTAssertThrowsError(try db.transaction { db in
+            runs += 1
+            try db.query("INSERT INTO at_commit VALUES (1)")
+        }) {
+            XCTAssertEqual(($0 as? PostgresError)?.kind, .connectionUnavailable)
+        }
+        XCTAssertEqual(runs, 1)
+        Thread.sleep(forTimeInterval: 0.25)
+        XCTAssertEqual(try scratch.connect().query("SELECT count(*)::int FROM at_commit").decode(0, 0, as: Int.self), 0)
     }
 
     func testAdvisoryLockIsExclusiveAcrossSessions() throws {
@@ -147,5 +202,47 @@ final class PostgresConnectionTests: XCTestCase {
         XCTAssertFalse(try other.tryAdvisoryLock(42))
         try db.advisoryUnlock(42)
         XCTAssertTrue(try other.tryAdvisoryLock(42))
+    }
+}
+
+/// A TCP listener on 127.0.0.1 that accepts connections and never answers.
+private final class SilentListener: @unchecked Sendable {
+    let descriptor: Int32
+    let port: UInt16
+    private var connections: [Int32] = []
+    private let lock = NSLock()
+
+    var accepted: Int { lock.withLock { connections.count } }
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.descriptor = descriptor
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
+        guard bound == 0, listen(descriptor, 16) == 0 else { throw XCTSkip("cannot listen on 127.0.0.1") }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
+        port = UInt16(bigEndian: address.sin_port)
+    }
+
+    /// Starts accepting (after init: the thread holds the listener).
+    func start() {
+        Thread.detachNewThread { [self] in
+            while true {
+                let connection = accept(descriptor, nil, nil)
+                if connection < 0 { return }
+                lock.withLock { connections.append(connection) }
+            }
+        }
+    }
+
+    /// Stops accepting (the accept loop ends) and closes every connection.
+    func stop() {
+        shutdown(descriptor, Int32(SHUT_RDWR))
+        close(descriptor)
+        lock.withLock { connections.forEach { close($0) } }
     }
 }

@@ -12,12 +12,24 @@ final class LoggerTests: XCTestCase {
         XCTAssertEqual(object?["traceId"] as? String, "t-1\u{01}")
         XCTAssertEqual(object?["status"] as? Int, 200)
         XCTAssertEqual(object?["level"] as? String, "info")
-        XCTAssertNotNil(object?["ts"] as? String)
+        XCTAssertNotNil(Self.parse(object?["ts"] as? String ?? ""), "ts is not an RFC 3339 UTC time")
     }
 
-    func testTimestampIsRFC3339() {
+    /// `2026-12-01T21:12:51.448Z`, to the millisecond, in UTC, and now.
+    func testTimestampIsNowInRFC3339UTC() throws {
+        let before = Date()
         let ts = Logger.timestamp()
-        XCTAssertEqual(ts.count, 24)
-        XCTAssertTrue(ts.hasSuffix("Z"))
+        let after = Date()
+        XCTAssertNotNil(ts.range(of: #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"#, options: .regularExpression), ts)
+        let parsed = try XCTUnwrap(Self.parse(ts), ts)
+        // Milliseconds are truncated, so the stamp may read up to 1 ms before `before`.
+        XCTAssertGreaterThanOrEqual(parsed.timeIntervalSince(before), -0.002, ts)
+        XCTAssertLessThanOrEqual(parsed.timeIntervalSince(after), 0.001, ts)
+    }
+
+    static func parse(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
     }
 }

@@ -1,6 +1,7 @@
 """End-to-end fixtures: the stack `make test` started (its env file), plus helpers to
 start extra controlplaned processes for lifecycle tests."""
 import os
+import pathlib
 import shlex
 import socket
 import subprocess
@@ -58,6 +59,27 @@ def wait_until(predicate, timeout=10.0, interval=0.05):
     return None
 
 
+def run_dir(env):
+    return os.path.dirname(env["CONTROLPLANE_LOG"])
+
+
+def output_log(env, name):
+    """A file under the run directory where a test keeps a process's output, so the
+    last test (test_zz_secrets_never_logged) searches it with every other log."""
+    directory = os.path.join(run_dir(env), "outputs")
+    os.makedirs(directory, exist_ok=True)
+    return os.path.join(directory, f"{name}-{uuid.uuid4().hex[:8]}.log")
+
+
+def keep_output(env, name, completed):
+    """Writes a finished process's stdout and stderr to an output log; returns `completed`."""
+    with open(output_log(env, name), "w") as f:
+        for stream in (completed.stdout, completed.stderr):
+            if stream:
+                f.write(stream if isinstance(stream, str) else stream.decode(errors="replace"))
+    return completed
+
+
 def assert_problem(response, status):
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json"), response.headers
@@ -73,7 +95,8 @@ class Backend:
 
     def __init__(self, env, tmp_path, extra=None, listen=None, expect_start=True):
         self.socket_path = str(tmp_path / f"cp-{uuid.uuid4().hex[:8]}.sock")
-        self.log_path = tmp_path / "controlplaned.log"
+        # Under the run directory, so the secrets test searches every extra backend's log too.
+        self.log_path = pathlib.Path(output_log(env, "controlplaned"))
         environment = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "CONTROLPLANE_LISTEN": listen or self.socket_path,

@@ -11,7 +11,8 @@ import uuid
 import pytest
 import requests
 
-from conftest import REPO, wait_until
+from conftest import REPO, keep_output, output_log, wait_until
+from sql_support import sql, sql_refused  # noqa: F401 (re-exported for the tests)
 
 
 def free_port():
@@ -81,12 +82,9 @@ def sync_environment(env, extra=None):
 
 
 def run_sync(env, *args, extra=None, timeout=300):
-    return subprocess.run([env["CONTROLPLANE_SYNC"], *args], env=sync_environment(env, extra), capture_output=True,
-                          text=True, timeout=timeout)
-
-
-def sql(env, statement, url_key="DATABASE_URL"):
-    return subprocess.run(["psql", env[url_key], "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", statement], capture_output=True, text=True)
+    """Runs controlplane-sync; its output is kept for the secrets test."""
+    return keep_output(env, "sync", subprocess.run([env["CONTROLPLANE_SYNC"], *args], env=sync_environment(env, extra),
+                                                   capture_output=True, text=True, timeout=timeout))
 
 
 def payload_item(job_id, payload, status="COMPLETED", updated="2026-11-21T10:00:00Z"):

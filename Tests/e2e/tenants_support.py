@@ -7,6 +7,8 @@ import uuid
 import requests
 from standardwebhooks.webhooks import Webhook
 
+from sql_support import sql, sql_refused  # noqa: F401 (re-exported for the tests)
+
 
 def cpctl(env, *args, stdin=None):
     return subprocess.run([env["CPCTL"], *args, "--database-url", env["DATABASE_URL"]], input=stdin,
@@ -18,11 +20,6 @@ def make_token(env, scopes):
     r = cpctl(env, "tokens", "create", "--name", name, "--scopes", scopes)
     assert r.returncode == 0, r.stderr
     return name, r.stdout.strip()
-
-
-def sql(env, statement, url_key="DATABASE_URL"):
-    r = subprocess.run(["psql", env[url_key], "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", statement], capture_output=True, text=True)
-    return r
 
 
 class Internal:
@@ -50,7 +47,8 @@ class Internal:
         return r.json()
 
 
-def signed_callback(env, body, msg_id=None, timestamp=None, secret=None):
+def signed_callback(env, body, msg_id=None, timestamp=None, secret=None, sent_body=None):
+    """A provisioning callback signed over `body`; `sent_body` sends other bytes with that signature."""
     payload = json.dumps(body)
     msg_id = msg_id or "msg_" + uuid.uuid4().hex
     timestamp = timestamp or time.time()
@@ -59,4 +57,5 @@ def signed_callback(env, body, msg_id=None, timestamp=None, secret=None):
     signature = signer.sign(msg_id, datetime.fromtimestamp(timestamp, tz=timezone.utc), payload)
     headers = {"content-type": "application/json", "webhook-id": msg_id,
                "webhook-timestamp": str(int(timestamp)), "webhook-signature": signature}
-    return requests.post(env["CONTROLPLANE_INTERNAL_URL"] + "/internal/provisioning/callbacks", data=payload, headers=headers)
+    data = payload if sent_body is None else json.dumps(sent_body)
+    return requests.post(env["CONTROLPLANE_INTERNAL_URL"] + "/internal/provisioning/callbacks", data=data, headers=headers)

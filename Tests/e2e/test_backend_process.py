@@ -1,5 +1,6 @@
 """controlplaned as a process: graceful stop with a request in flight, transport-level
 bad input straight over FastCGI, configuration errors, TCP listening."""
+import json
 import os
 import signal
 import socket
@@ -8,7 +9,7 @@ import time
 import pytest
 
 import fcgi_client as fcgi
-from conftest import wait_until
+from conftest import output_log, wait_until
 
 
 def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(backend_factory):
@@ -126,8 +127,9 @@ def test_serves_the_listening_socket_passed_on_fd_0(env, tmp_path):
     listener.listen(16)
     environment = {"PATH": os.environ.get("PATH", ""), "CONTROLPLANE_DATABASE_URL": env["CONTROLPLANE_DATABASE_URL"],
                    "CONTROLPLANE_THREADS": "2"}
+    output = open(output_log(env, "controlplaned"), "wb")
     process = subprocess.Popen([env["CONTROLPLANED"]], stdin=listener.fileno(), env=environment,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=output, stderr=subprocess.STDOUT)
     listener.close()
     try:
         status, _, body = fcgi.roundtrip(path, fcgi.request_params("GET", "/internal/health"))
@@ -169,4 +171,11 @@ def test_slow_requests_are_logged_with_their_trace_id(backend_factory):
     conn.send_stdin(b"  ", end=True)
     conn.read_response()
     conn.close()
-    assert wait_until(lambda: '"msg":"slow request"' in backend.log_text() and '"traceId":"fcgi-test"' in backend.log_text(), timeout=5)
+    def slow_lines():
+        lines = [json.loads(line) for line in backend.log_text().splitlines() if line.startswith("{")]
+        return [line for line in lines if line.get("msg") == "slow request"]
+    assert wait_until(slow_lines, timeout=5)
+    # The slow line itself names the request (the access line carries the trace id anyway).
+    slow = slow_lines()[0]
+    assert slow["traceId"] == "fcgi-test" and slow["level"] == "warning", slow
+    assert slow["durationMs"] >= 1, slow

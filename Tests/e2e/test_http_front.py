@@ -32,14 +32,36 @@ def test_https_public_server_with_the_self_signed_certificate(env, public_tls):
     r = requests.get(f"{public_tls}/", verify=env["CONTROLPLANE_TLS_CERT"])
     assert_problem(r, 404)
     assert r.headers["strict-transport-security"].startswith("max-age=")
-    # TLS 1.2+ only: nginx refuses anything older (checked through the negotiated version).
+
+
+def tls_handshake(public_tls, version):
+    """A handshake from a client capped at exactly `version` (its own security level lowered
+    so that it offers old protocols at all): the negotiated version, or the SSL error."""
     import socket
     import ssl
-    ctx = ssl.create_default_context(cafile=env["CONTROLPLANE_TLS_CERT"])
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # TLSVersion.TLSv1_1 is deprecated: that is the point
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        ctx.set_ciphers("DEFAULT@SECLEVEL=0")
+        ctx.minimum_version = ctx.maximum_version = version
     host, port = public_tls.removeprefix("https://").split(":")
-    with socket.create_connection((host, int(port))) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
-            assert tls.version() in ("TLSv1.2", "TLSv1.3")
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        try:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+                return tls.version()
+        except ssl.SSLError as error:
+            return error
+
+
+def test_tls_below_1_2_is_refused_by_the_server(public_tls):
+    import ssl
+    old = tls_handshake(public_tls, ssl.TLSVersion.TLSv1_1)
+    # The server's protocol_version alert, not the client giving up on its own.
+    assert isinstance(old, ssl.SSLError) and old.reason == "TLSV1_ALERT_PROTOCOL_VERSION", old
+    assert tls_handshake(public_tls, ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
+    assert tls_handshake(public_tls, ssl.TLSVersion.TLSv1_3) == "TLSv1.3"
 
 
 def test_public_server_never_serves_internal_or_control(public, public_tls, env):

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from conftest import assert_problem, wait_until
-from governance_support import control, registry, Control, FakeRegistry, payload_item, run_sync, sql, sync_environment
+from governance_support import control, registry, Control, FakeRegistry, output_log, payload_item, run_sync, sql, sync_environment
 
 # Payloads that JSON normalizers (and PostgreSQL's jsonb) would change.
 NASTY = {
@@ -139,6 +139,9 @@ def test_server_errors_then_success(env, registry, control):
     region = control.add_region(registry.url)
     r = run_sync(env, "registry-sweep", "--region", region)
     assert r.returncode == 0, r.stderr
+    assert len([s for s in registry.requests() if s["path"] == "/v1/registry/jobs"]) == 3  # the two 500s happened
+    assert r.stderr.count("registry page failed; retrying") == 2
+    assert sql(env, f"SELECT count(*) FROM jobs WHERE region_id = '{region}'").stdout.strip() == "1"
     assert control.get(f"/control/v1/regions/{region}").json()["health"] == "HEALTHY"
 
 
@@ -176,8 +179,9 @@ def test_registry_down_degrades_the_region_with_exit_status_2(env, control):
 def test_kill_9_mid_backlog_then_resume_loses_and_duplicates_nothing(env, registry, control):
     registry.control("generate", {"count": 50000, "minSize": 100, "maxSize": 300, "prefix": "bk"})
     region = control.add_region(registry.url, pageSize=500, maxRecordsPerRun=100000)
-    process = subprocess.Popen([env["CONTROLPLANE_SYNC"], "registry-sweep", "--region", region], env=sync_environment(env),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(output_log(env, "sync"), "wb") as output:
+        process = subprocess.Popen([env["CONTROLPLANE_SYNC"], "registry-sweep", "--region", region], env=sync_environment(env),
+                                   stdout=output, stderr=subprocess.STDOUT)
     count = lambda: int(sql(env, f"SELECT count(*) FROM jobs WHERE region_id = '{region}'").stdout or 0)
     assert wait_until(lambda: count() >= 5000, timeout=120, interval=0.02)
     process.send_signal(signal.SIGKILL)
@@ -198,6 +202,9 @@ def test_two_sweeps_at_once_each_region_swept_by_one(env, registry, control):
     procs = [subprocess.Popen([env["CONTROLPLANE_SYNC"], "registry-sweep", "--region", region], env=environment,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=60)[1] for p in procs]
+    for output in outputs:
+        with open(output_log(env, "sync"), "w") as f:
+            f.write(output)
     assert all(p.returncode == 0 for p in procs)
     assert sum("another sweep holds it" in o for o in outputs) == 1
     assert sql(env, f"SELECT count(*) FROM sweep_runs WHERE region_id = '{region}'").stdout.strip() == "1"
@@ -246,8 +253,13 @@ def test_commands_are_delivered_once_with_a_jwt_and_audited(env, registry, contr
     applied = registry.commands()
     assert [c["commandId"] for c in applied] == [cid]
     assert applied[0]["params"] == {"capacity": 40} and applied[0]["kind"] == "QUEUE_CAPACITY"
-    posts = [s for s in registry.requests() if s["method"] == "POST"]
+    # Sent exactly twice (the 503, then the delivery): the registry's own dedup of repeated
+    # command ids cannot hide a double send here.
+    posts = [s for s in registry.requests() if s["method"] == "POST" and s["path"] == "/v1/registry/commands"]
+    assert len(posts) == 2, posts
     assert all(s["headers"]["authorization"].startswith("Bearer ey") for s in posts)
+    assert run_sync(env, "deliver").returncode == 0  # nothing left to send
+    assert len([s for s in registry.requests() if s["method"] == "POST"]) == 2
     ack = control.post(f"/control/v1/commands/{cid}/acknowledge", {"detail": "capacity visible"})
     assert ack.json()["status"] == "ACKNOWLEDGED"
     assert_problem(control.post(f"/control/v1/commands/{cid}/acknowledge"), 409)

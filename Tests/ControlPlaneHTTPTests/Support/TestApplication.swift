@@ -39,6 +39,13 @@ final class TestApplication {
         responder = application.makeResponder()
     }
 
+    /// A responder over the same database with other settings (e.g. no hash key).
+    func responder(changing change: (inout ApplicationSettings) -> Void) -> ApplicationResponder {
+        var settings = application.settings
+        change(&settings)
+        return Application(settings: settings, logger: application.logger).makeResponder()
+    }
+
     enum Credential { case service, control, none, bearer(String) }
 
     struct Reply {
