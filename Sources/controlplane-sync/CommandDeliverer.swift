@@ -16,14 +16,7 @@ struct CommandDeliverer {
     let shared: DeliveryRun
     var retrySchedule = RetrySchedule.commands
 
-    func run() throws -> DeliverySummary {
-        var summary = DeliverySummary()
-        while shared.takeOne() {
-            guard let outcome = try deliverOne() else { break }
-            summary.count(outcome)
-        }
-        return summary
-    }
+    func run() throws -> DeliverySummary { try shared.drain(deliverOne) }
 
     private func deliverOne() throws -> DeliveryOutcome? {
         try db.transaction { db in

@@ -16,6 +16,16 @@ final class DeliveryRun: @unchecked Sendable {
     /// False once the run's budget is spent.
     func takeOne() -> Bool { remaining.wrappingSubtract(1, ordering: .relaxed).newValue >= 0 }
 
+    /// One worker's loop: deliver until nothing is due (nil) or the run's budget is spent.
+    func drain(_ deliverOne: () throws -> DeliveryOutcome?) rethrows -> DeliverySummary {
+        var summary = DeliverySummary()
+        while takeOne() {
+            guard let outcome = try deliverOne() else { break }
+            summary.count(outcome)
+        }
+        return summary
+    }
+
     /// Runs `claim` with the destinations being called (for it to skip); the destination of
     /// what it returns counts as called until `endCalling`.
     func claim<T>(_ claim: ([String]) throws -> T?, destination: (T) -> String) throws -> T? {

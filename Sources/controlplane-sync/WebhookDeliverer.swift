@@ -17,14 +17,7 @@ struct WebhookDeliverer {
     let timeoutSeconds: Double
     let shared: DeliveryRun
 
-    func run() throws -> DeliverySummary {
-        var summary = DeliverySummary()
-        while shared.takeOne() {
-            guard let outcome = try deliverOne() else { break }
-            summary.count(outcome)
-        }
-        return summary
-    }
+    func run() throws -> DeliverySummary { try shared.drain(deliverOne) }
 
     private func deliverOne() throws -> DeliveryOutcome? {
         try db.transaction { db in
