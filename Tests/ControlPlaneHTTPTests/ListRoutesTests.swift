@@ -28,6 +28,19 @@ final class ListRoutesTests: RouteTestCase {
             XCTAssertEqual(Set(reply.invalidNames), ["limit", "cursor", "bogus"], list.path)
             XCTAssertEqual(app.call("GET", list.path, query: "limit=0", as: list.credential).invalidNames, ["limit"], list.path)
             XCTAssertEqual(app.call("GET", list.path, query: "limit=\(list.maxLimit)", as: list.credential).status, 200, list.path)
+            // A cursor that decodes but holds a key of the wrong kind: a 400 problem (or, where
+            // any text is a valid position, a page), never a 5xx.
+            for cursor in [PageCursor("' OR 1=1 --", "x").encoded, PageCursor("x").encoded] {
+                let reply = app.call("GET", list.path, query: "cursor=\(cursor)", as: list.credential)
+                XCTAssertTrue([200, 400].contains(reply.status), "\(list.path) \(reply.text)")
+                if reply.status == 400 { XCTAssertEqual(reply.problemType, "urn:controlplane:problem:invalid-parameter", list.path) }
+            }
+        }
+    }
+
+    func testIdCursorsThatAreNotIdsAreNamedAsCursorProblems() {
+        for path in ["/internal/trial/signup-attempts", "/internal/tenants/\(app.createTenant()["id"]!)/events"] {
+            XCTAssertEqual(app.call("GET", path, query: "cursor=\(PageCursor("x").encoded)").invalidNames, ["cursor"], path)
         }
     }
 

@@ -121,17 +121,19 @@ def test_directory_filters(env, api):
 
 def test_directory_etag_and_304(api):
     """The same query before and after a change: 304 while nothing changed, then a new ETag.
-    (A tenant slug sorts nowhere in particular, so the query covers every tenant.)"""
-    every = {"limit": 500}
-    first = api.get("/internal/tenants-directory", params=every)
-    assert first.json()["nextCursor"] is None, "more than one page of tenants: raise the limit"
+    The query is bounded to this test's tenants (updated since the first one was made), so
+    the page is the whole answer however many tenants other tests left."""
+    first_tenant = api.create_tenant()
+    query = {"limit": 500, "updatedSince": first_tenant["updatedAt"]}
+    first = api.get("/internal/tenants-directory", params=query)
+    assert [t["id"] for t in first.json()["items"]] == [first_tenant["id"]] and first.json()["nextCursor"] is None
     etag = first.headers["etag"]
-    again = api.get("/internal/tenants-directory", params=every, headers={"if-none-match": etag})
+    again = api.get("/internal/tenants-directory", params=query, headers={"if-none-match": etag})
     assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
     api.create_tenant()
-    changed = api.get("/internal/tenants-directory", params=every, headers={"if-none-match": etag})
-    assert changed.status_code == 200 and changed.headers["etag"] != etag
-    assert api.get("/internal/tenants-directory", params=every, headers={"if-none-match": changed.headers["etag"]}).status_code == 304
+    changed = api.get("/internal/tenants-directory", params=query, headers={"if-none-match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag and len(changed.json()["items"]) == 2
+    assert api.get("/internal/tenants-directory", params=query, headers={"if-none-match": changed.headers["etag"]}).status_code == 304
 
 
 # --- connector metadata -----------------------------------------------------------------

@@ -18,6 +18,15 @@ public struct PageCursor: Sendable, Equatable {
     }
 
     public var encoded: String { Base64.encode(Array(parts.joined(separator: "\n").utf8), url: true) }
+
+    /// Part `index` as a row id; a cursor whose part is not one was not made by this API (400).
+    public func integer(_ index: Int) throws -> Int64 {
+        guard let value = Int64(parts[index]) else { throw Self.forged }
+        return value
+    }
+
+    /// The answer to a cursor that decodes but was not made by this API.
+    public static let forged = Problem.invalidQuery([.init(name: "cursor", reason: "is not a cursor this API returned")])
 }
 
 /// One page of a list: its items and the cursor of the next page (nil on the last).

@@ -23,7 +23,7 @@ public struct TenantEventStore {
 
     /// Oldest first; the cursor is the event id.
     public func list(tenantId: String, after cursor: PageCursor?, limit: Int) throws -> Page<[Row]> {
-        let after = cursor.flatMap { Int64($0.parts[0]) } ?? 0
+        let after = try cursor.map { try $0.integer(0) } ?? 0
         let rows = try db.query("""
             SELECT \(columns: Row.self) FROM tenant_events WHERE tenant_id = \(tenantId)::uuid AND id > \(after)
             ORDER BY id LIMIT \(limit + 1)

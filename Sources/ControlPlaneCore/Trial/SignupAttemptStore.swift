@@ -89,7 +89,7 @@ public struct SignupAttemptStore {
 
     /// Newest first; the cursor is the row id.
     public func list(_ filter: Filter, after cursor: PageCursor?, limit: Int) throws -> Page<[Row]> {
-        let before = cursor.flatMap { Int64($0.parts[0]) } ?? Int64.max
+        let before = try cursor.map { try $0.integer(0) } ?? Int64.max
         let rows = try db.query("""
             SELECT \(columns: Row.self) FROM signup_attempts
             WHERE id < \(before) AND (\(filter.step)::text IS NULL OR step = \(filter.step))

@@ -28,7 +28,7 @@ public struct WebhookDeliveryAttemptStore {
 
     /// An endpoint's attempts, newest first; the cursor is the attempt id.
     public func list(endpointId: String, after cursor: PageCursor?, limit: Int) throws -> Page<[Row]> {
-        let before = cursor.flatMap { Int64($0.parts[0]) } ?? Int64.max
+        let before = try cursor.map { try $0.integer(0) } ?? Int64.max
         let rows = try db.query("""
             SELECT \(columns: Row.self)
             FROM webhook_delivery_attempts a JOIN webhook_outbox o ON o.id = a.outbox_id
