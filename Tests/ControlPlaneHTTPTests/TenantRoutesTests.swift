@@ -140,6 +140,7 @@ final class TenantRoutesTests: RouteTestCase {
 
     func testConnectorMatrix() throws {
         let id = app.createTenant()["id"] as! String
+        let other = app.createTenant()["id"] as! String
         let secrets = [
             "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----",
             "kv:password=hunter2hunter2",
@@ -161,6 +162,11 @@ final class TenantRoutesTests: RouteTestCase {
             (["tenantId": id, "connectorCredentialRef": "kv:x"], 422),
             (["tenantId": id, "connectorKind": "frappe", "connectorCredentialRef": "plain-text"], 422),
             (["connectorKind": "frappe"], 400),
+            // A reference must name the tenant it is stored on, and no other.
+            (["tenantId": id, "connectorKind": "frappe", "connectorCredentialRef": "kv:erp_cred:\(other)"], 422),
+            (["tenantId": id, "connectorKind": "frappe", "connectorCredentialRef": "kv:erp_cred"], 422),
+            (["tenantId": id, "connectorKind": "frappe", "connectorCredentialRef": "vault:erp/\(id)/\(other)"], 422),
+            (["tenantId": id, "connectorKind": "frappe", "connectorCredentialRef": "vault:erp/\(id)/x\(other)"], 422),
         ]
         for (body, status) in cases {
             XCTAssertEqual(app.call("PATCH", "/internal/tenant-connector-metadata", json: body).status, status, "\(body)")
@@ -174,6 +180,11 @@ final class TenantRoutesTests: RouteTestCase {
         let cleared = app.call("PATCH", "/internal/tenant-connector-metadata", json: ["tenantId": id, "connectorKind": NSNull(),
                                                                                        "connectorCredentialRef": NSNull()])
         XCTAssertTrue(cleared.json["connectorKind"] is NSNull)
+        for ref in ["vault:secret/data/erp/\(id)/db", "aws-sm:arn:aws:secretsmanager:eu-west-1:123456789012:secret:\(id)",
+                    "kv:erp_cred:\(id)"] {
+            XCTAssertEqual(app.call("PATCH", "/internal/tenant-connector-metadata",
+                                    json: ["tenantId": id, "connectorKind": "frappe", "connectorCredentialRef": ref]).status, 200, ref)
+        }
     }
 
     func testDirectoryPagesInIdOrderAndRefusesBadParameters() throws {

@@ -16,6 +16,35 @@ public enum CredentialReference {
         case looksLikeSecret(String)
     }
 
+    /// A reference stored on a tenant must name that tenant: its id is one segment of the
+    /// path (segments split on `:` and `/`), and no other tenant id appears. So
+    /// `kv:erp_cred:<tenant id>`, `vault:secret/data/erp/<tenant id>/db` or an ARN whose name is
+    /// `<tenant id>` pass, and `kv:erp_cred:<another tenant>` is refused: whoever resolves
+    /// references would otherwise hand one tenant's connector another tenant's credentials.
+    public static func check(_ value: String, tenantId: String) -> Verdict {
+        let verdict = check(value)
+        guard verdict == .reference else { return verdict }
+        let path = value[value.index(after: value.firstIndex(of: ":")!)...]
+        let segments = path.split(whereSeparator: { $0 == ":" || $0 == "/" }).map { $0.lowercased() }
+        let tenant = tenantId.lowercased()
+        guard segments.contains(tenant) else {
+            return .malformed("must name this tenant: put its id as one segment of the path, e.g. kv:erp_cred:\(tenantId)")
+        }
+        let others = segments.flatMap(uuids(in:)).filter { $0 != tenant }
+        guard others.isEmpty else { return .malformed("names another tenant; a reference may name only the tenant it is stored on") }
+        return .reference
+    }
+
+    /// Every UUID-shaped run inside a segment (also one glued to other text).
+    static func uuids(in segment: String) -> [String] {
+        let bytes = Array(segment.utf8)
+        guard bytes.count >= 36 else { return [] }
+        return (0...(bytes.count - 36)).compactMap { start in
+            let candidate = String(decoding: bytes[start..<start + 36], as: UTF8.self)
+            return TenantValidation.isUUID(candidate) ? candidate.lowercased() : nil
+        }
+    }
+
     public static func check(_ value: String) -> Verdict {
         let lower = value.lowercased()
         // Secret shapes first, so a secret wrapped in a valid scheme is still refused.

@@ -19,7 +19,7 @@ enum ConnectorHandler {
             problems.append(.init(name: "connectorKind", reason: "must be one of \(CredentialReference.connectorKinds.joined(separator: ", "))"))
         }
         if let ref = body.connectorCredentialRef {
-            switch CredentialReference.check(ref) {
+            switch CredentialReference.check(ref, tenantId: body.tenantId) {
             case .reference: break
             case .malformed(let why): problems.append(.init(name: "connectorCredentialRef", reason: why))
             case .looksLikeSecret(let why):
