@@ -132,9 +132,13 @@ ensure_jwt_key() {
     if [ ! -f "$RUN/keys/preflight-1.pem" ]; then
         mkdir -p "$RUN/keys"
         "$BIN/cpctl" keys generate --out "$RUN/keys/preflight-1.pem" >/dev/null 2>&1 || die "cannot generate the PREFLIGHT_JWT key"
-        log "made the PREFLIGHT_JWT signing key $RUN/keys/preflight-1.pem"
+        log "made the PREFLIGHT_JWT signing key $RUN/keys/preflight-1.pem (public half beside it)"
     fi
-    JWT_KEYS="$RUN/keys/preflight-1.pem"
+    if [ ! -f "$RUN/keys/preflight-1.pub.pem" ]; then  # a stack made before keys came in pairs
+        openssl pkey -in "$RUN/keys/preflight-1.pem" -pubout -out "$RUN/keys/preflight-1.pub.pem" || die "cannot derive the public key"
+    fi
+    JWT_KEYS="$RUN/keys/preflight-1.pem"             # the sync's (it signs)
+    JWT_PUBLIC_KEYS="$RUN/keys/preflight-1.pub.pem"  # controlplaned's (it publishes the JWKS)
 }
 
 start_backend() {
@@ -149,7 +153,7 @@ CONTROLPLANE_DRAIN_TIMEOUT_SECONDS=20
 CONTROLPLANE_TOKEN_CACHE_SECONDS=${CONTROLPLANE_TOKEN_CACHE_SECONDS:-5}
 CONTROLPLANE_PROVISIONER_SECRET=$CONTROLPLANE_PROVISIONER_SECRET
 PPOS_CONTROL_TOKEN=$PPOS_CONTROL_TOKEN
-CONTROLPLANE_JWT_KEY_FILES=$JWT_KEYS
+CONTROLPLANE_JWT_PUBLIC_KEY_FILES=$JWT_PUBLIC_KEYS
 CONTROLPLANE_HASH_KEY=$CONTROLPLANE_HASH_KEY
 CONTROLPLANE_DICTIONARY_POLL_SECONDS=${CONTROLPLANE_DICTIONARY_POLL_SECONDS:-2}
 CONTROLPLANE_ACCESS_LOG=${CONTROLPLANE_ACCESS_LOG:-on}
@@ -256,6 +260,7 @@ CONTROLPLANE_INTERNAL_TOKEN='$CONTROLPLANE_INTERNAL_TOKEN'
 CONTROLPLANE_PROVISIONER_SECRET='$CONTROLPLANE_PROVISIONER_SECRET'
 CONTROLPLANE_HASH_KEY='$CONTROLPLANE_HASH_KEY'
 CONTROLPLANE_JWT_KEY_FILES='$JWT_KEYS'
+CONTROLPLANE_JWT_PUBLIC_KEY_FILES='$JWT_PUBLIC_KEYS'
 CONTROLPLANE_JWT_ISSUER='controlplane'
 CONTROLPLANE_JWKS_URL='http://127.0.0.1:$INTERNAL_PORT/internal/.well-known/jwks.json'
 ENV

@@ -179,3 +179,22 @@ def test_slow_requests_are_logged_with_their_trace_id(backend_factory):
     slow = slow_lines()[0]
     assert slow["traceId"] == "fcgi-test" and slow["level"] == "warning", slow
     assert slow["durationMs"] >= 1, slow
+
+
+def test_controlplaned_serves_the_jwks_from_public_keys_and_refuses_private_ones(env, backend_factory):
+    """The internet-facing process holds public keys only: the stack gives it the public file,
+    and a private key (or the sync's private setting) stops it at start with EX_CONFIG."""
+    config = open(os.path.join(os.path.dirname(env["CONTROLPLANE_LOG"]), "controlplaned.env")).read()
+    assert "CONTROLPLANE_JWT_KEY_FILES" not in config
+    public_files = env["CONTROLPLANE_JWT_PUBLIC_KEY_FILES"]
+    assert f"CONTROLPLANE_JWT_PUBLIC_KEY_FILES={public_files}" in config
+    for path in public_files.split(","):
+        assert "PRIVATE" not in open(path).read()
+    served = backend_factory(extra={"CONTROLPLANE_JWT_PUBLIC_KEY_FILES": public_files})
+    status, _, body = fcgi.roundtrip(served.socket_path, fcgi.request_params("GET", "/internal/.well-known/jwks.json"))
+    assert status == 200 and json.loads(body)["keys"][0]["crv"] == "Ed25519"
+    private = env["CONTROLPLANE_JWT_KEY_FILES"]
+    refused = backend_factory(extra={"CONTROLPLANE_JWT_PUBLIC_KEY_FILES": private}, expect_start=False)
+    assert refused.process.wait(5) == 78 and "is a private key" in refused.log_text()
+    refused = backend_factory(extra={"CONTROLPLANE_JWT_KEY_FILES": private}, expect_start=False)
+    assert refused.process.wait(5) == 78 and "controlplaned takes public keys only" in refused.log_text()

@@ -236,4 +236,14 @@ def test_cpctl_regions_and_keys(env, tmp_path):
     r = subprocess.run([env["CPCTL"], "keys", "generate", "--out", str(out)], capture_output=True, text=True)
     assert r.returncode == 0 and json.loads(r.stdout)["keys"][0]["crv"] == "Ed25519"
     assert oct(out.stat().st_mode & 0o777) == "0o600"
+    public = tmp_path / "k.pub.pem"
+    assert "PUBLIC KEY" in public.read_text() and "PRIVATE" not in public.read_text()
+    before = out.read_bytes()
     assert subprocess.run([env["CPCTL"], "keys", "generate", "--out", str(out)], capture_output=True).returncode != 0
+    assert out.read_bytes() == before  # never overwritten
+    # A symlink planted at the path is refused, not followed to create a key elsewhere.
+    planted = tmp_path / "planted.pem"
+    target = tmp_path / "elsewhere.pem"
+    planted.symlink_to(target)
+    assert subprocess.run([env["CPCTL"], "keys", "generate", "--out", str(planted)], capture_output=True).returncode != 0
+    assert not target.exists()

@@ -1,9 +1,10 @@
 import OpenSSLCrypto
 import Foundation
 
-/// A PREFLIGHT_JWT key: Ed25519, with a `kid` derived from its public key. Configured
-/// as PEM files (`CONTROLPLANE_JWT_KEY_FILES`, comma-separated): the first signs, all are
-/// published in the JWKS, so the next key can be published before it signs.
+/// A PREFLIGHT_JWT key: Ed25519, with a `kid` derived from its public key. The sync holds
+/// the private PEM files (`CONTROLPLANE_JWT_KEY_FILES`, comma-separated; the first signs);
+/// controlplaned holds only their public halves (`CONTROLPLANE_JWT_PUBLIC_KEY_FILES`) and
+/// publishes them all in the JWKS, so the next key can be published before it signs.
 public struct SigningKey: Sendable {
     public let kid: String
     public let key: Ed25519Key
@@ -19,16 +20,39 @@ public struct SigningKey: Sendable {
         return Base64.encode(SHA256.hash(canonical), url: true)
     }
 
+    /// The sync's keys: private PEM files (`CONTROLPLANE_JWT_KEY_FILES`); the first signs.
     public static func load(_ environment: Environment) throws -> [SigningKey] {
-        guard let list = environment["CONTROLPLANE_JWT_KEY_FILES"] else { return [] }
+        try keys(environment, setting: "CONTROLPLANE_JWT_KEY_FILES", private: true)
+    }
+
+    /// controlplaned's keys: public PEM files only (`CONTROLPLANE_JWT_PUBLIC_KEY_FILES`), which
+    /// it publishes as the JWKS. The internet-facing process never holds a key that can sign:
+    /// a private key in that list, or the private setting itself, stops it at start.
+    public static func loadPublic(_ environment: Environment) throws -> [SigningKey] {
+        if let privateList = environment["CONTROLPLANE_JWT_KEY_FILES"], !privateList.isEmpty {
+            throw ConfigurationError.invalid(key: "CONTROLPLANE_JWT_KEY_FILES",
+                                             expected: "unset: controlplaned takes public keys only (CONTROLPLANE_JWT_PUBLIC_KEY_FILES)")
+        }
+        return try keys(environment, setting: "CONTROLPLANE_JWT_PUBLIC_KEY_FILES", private: false)
+    }
+
+    private static func keys(_ environment: Environment, setting: String, private wantPrivate: Bool) throws -> [SigningKey] {
+        guard let list = environment[setting], !list.isEmpty else { return [] }
         return try list.split(separator: ",").map { part in
             let path = part.trimmingCharacters(in: .whitespaces)
             guard let pem = try? String(contentsOfFile: path, encoding: .utf8) else { throw ConfigurationError.unreadable(path) }
+            let key: Ed25519Key
             do {
-                return SigningKey(key: try Ed25519Key.fromPEM(pem))
+                key = try Ed25519Key.fromPEM(pem)
             } catch {
-                throw ConfigurationError.invalid(key: "CONTROLPLANE_JWT_KEY_FILES", expected: "PEM Ed25519 keys (\(path) is not)")
+                throw ConfigurationError.invalid(key: setting, expected: "PEM Ed25519 keys (\(path) is not)")
             }
+            guard key.hasPrivateKey == wantPrivate else {
+                throw ConfigurationError.invalid(key: setting, expected: wantPrivate
+                    ? "private PEM keys (\(path) is a public key)"
+                    : "public PEM keys (\(path) is a private key: keep it with the sync)")
+            }
+            return SigningKey(key: key)
         }
     }
 

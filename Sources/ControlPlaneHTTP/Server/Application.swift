@@ -45,7 +45,7 @@ public struct ApplicationSettings: Sendable {
                   provisionerSecret: try environment.secret("CONTROLPLANE_PROVISIONER_SECRET"))
         controlTokenHashes = try ControlTokens.load(environment).map { ServiceToken.hash($0) }
         nodeStaleSeconds = try environment.int("CONTROLPLANE_NODE_STALE_SECONDS", default: 40, range: 1...86_400)
-        jwtKeys = try SigningKey.load(environment)
+        jwtKeys = try SigningKey.loadPublic(environment)
         hashKey = try environment.secret("CONTROLPLANE_HASH_KEY").map { Array($0.utf8) }
         if let key = hashKey, key.count < 16 {
             throw ConfigurationError.invalid(key: "CONTROLPLANE_HASH_KEY", expected: "at least 16 characters of secret")
