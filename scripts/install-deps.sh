@@ -25,7 +25,7 @@ fi
 
 # Python test and dev tools (SMTP sink, end-to-end tests).
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-if ! python3 -c "import pytest, requests, aiosmtpd, yaml, openapi_spec_validator, standardwebhooks, jwt, cryptography, schemathesis" >/dev/null 2>&1; then
+if ! python3 -c "import pytest, requests, aiosmtpd, yaml, openapi_spec_validator, standardwebhooks, jwt, cryptography, schemathesis, sslyze" >/dev/null 2>&1; then
     echo "installing Python tools from requirements-dev.txt"
     python3 -m pip install --quiet --disable-pip-version-check -r "$here/requirements-dev.txt" \
         || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages -r "$here/requirements-dev.txt"

@@ -118,10 +118,16 @@ ensure_secrets() {
 }
 
 ensure_certificate() {
+    # Certificates live at most 365 days (Mozilla intermediate: under 366); an older stack's
+    # longer-lived one is replaced.
+    if [ -f "$RUN/tls/cert.pem" ] && openssl x509 -in "$RUN/tls/cert.pem" -noout -checkend $((366 * 86400)) >/dev/null; then
+        log "replacing a certificate valid for more than 366 days"
+        rm -f "$RUN/tls/cert.pem" "$RUN/tls/key.pem"
+    fi
     if [ ! -f "$RUN/tls/cert.pem" ]; then
         mkdir -p "$RUN/tls"
         log "making a self-signed certificate for localhost"
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 \
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 365 \
             -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
             -keyout "$RUN/tls/key.pem" -out "$RUN/tls/cert.pem" >/dev/null 2>&1
         chmod 600 "$RUN/tls/key.pem"

@@ -214,3 +214,17 @@ def test_dots_that_are_not_segments_pass(env, internal, public):
     connection = http.client.HTTPConnection(host, int(port), timeout=5)
     connection.request("POST", "/api/trial/manual-approval/./draft", body="{}", headers={"content-type": "application/json"})
     assert connection.getresponse().status == 400
+
+
+def test_tls_meets_mozilla_intermediate_but_for_the_self_signed_chain(env, public_tls):
+    """sslyze's own compliance check against Mozilla's intermediate profile: the only finding
+    left is the test certificate's chain (self-signed, by design of the test stack)."""
+    import subprocess
+    import shutil
+    sslyze = shutil.which("sslyze")
+    assert sslyze, "sslyze is a test tool (requirements-dev.txt)"
+    host_port = public_tls.removeprefix("https://")
+    r = subprocess.run([sslyze, "--mozilla_config=intermediate", host_port], capture_output=True, text=True, timeout=180)
+    report = r.stdout[r.stdout.index("COMPLIANCE AGAINST"):]
+    findings = {line.strip()[2:].split(":", 1)[0] for line in report.splitlines() if line.strip().startswith("* ")}
+    assert findings == {"certificate_path_validation"}, report
