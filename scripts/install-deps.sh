@@ -4,7 +4,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(nginx-light postgresql postgresql-contrib libfcgi-dev libpq-dev libssl-dev libcurl4-openssl-dev
-              openssl curl ca-certificates python3 python3-pip procps)
+              openssl curl ca-certificates python3 python3-pip procps systemd)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

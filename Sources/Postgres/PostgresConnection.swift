@@ -16,6 +16,9 @@ public final class PostgresConnection {
         public var retryIntervalMilliseconds = 200
         /// Timestamps come back as `YYYY-MM-DD HH:MM:SS.ffffff+00`, which callers turn into RFC 3339.
         public var timeZone = "UTC"
+        /// The login's password, from a credential rather than the URL (libpq takes it over
+        /// the URL's, if any); nil leaves authentication to the URL, a pgpass file or the server.
+        public var password: String?
 
         public init() {}
     }
@@ -55,9 +58,13 @@ public final class PostgresConnection {
             throw PostgresError(kind: .connectionUnavailable, sqlState: nil, serverMessage: "waiting before the next connection attempt")
         }
         lastAttempt = now
-        let keywords = ["dbname", "connect_timeout", "application_name", "options"]
-        let values = [conninfo, String(options.connectTimeoutSeconds), options.applicationName,
+        var keywords = ["dbname", "connect_timeout", "application_name", "options"]
+        var values = [conninfo, String(options.connectTimeoutSeconds), options.applicationName,
                       "-c statement_timeout=\(options.statementTimeoutMilliseconds) -c TimeZone=\(options.timeZone)"]
+        if let password = options.password {
+            keywords.append("password")
+            values.append(password)
+        }
         let connection = withCStringArray(keywords) { k in
             withCStringArray(values) { v in PQconnectdbParams(k, v, 1) }
         }

@@ -113,7 +113,11 @@ func connect(_ environment: Environment) throws -> PostgresConnection {
     options.applicationName = "controlplane-sync"
     options.statementTimeoutMilliseconds = 60_000
     let url: String
-    do { url = try environment.databaseURL(preferring: "CONTROLPLANE_SYNC_DATABASE_URL") } catch { throw fail(78, "\(error)") }
+    do {
+        url = try environment.databaseURL(preferring: "CONTROLPLANE_SYNC_DATABASE_URL")
+        // The systemd credential `controlplane-sync-database-password` (or …_FILE).
+        options.password = try environment.secret("CONTROLPLANE_SYNC_DATABASE_PASSWORD")
+    } catch { throw fail(78, "\(error)") }
     let db = PostgresConnection(conninfo: url, options: options)
     try withDatabase { try db.ensureConnected() }
     return db

@@ -116,3 +116,24 @@ final class ApplicationResponderTests: XCTestCase {
         XCTAssertEqual((p["invalidParams"] as? [[String: String]])?.first?["name"], "f\"")
     }
 }
+
+/// Settings read from systemd credentials, as the units load them.
+final class ApplicationSettingsTests: XCTestCase {
+    func testDatabasePasswordAndHashKeyComeFromTheCredentialsDirectory() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("credentials-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "s3cret-db\n".write(to: directory.appendingPathComponent("controlplane-database-password"), atomically: true, encoding: .utf8)
+        try "a-hash-key-of-enough-length".write(to: directory.appendingPathComponent("controlplane-hash-key"), atomically: true, encoding: .utf8)
+        let settings = try ApplicationSettings(environment: Environment([
+            "DATABASE_URL": "postgresql:///controlplane", "CREDENTIALS_DIRECTORY": directory.path,
+        ]))
+        XCTAssertEqual(settings.databaseOptions.password, "s3cret-db")
+        XCTAssertEqual(settings.hashKey, Array("a-hash-key-of-enough-length".utf8))
+        // An empty credential file means "not used" (e.g. peer authentication).
+        try "".write(to: directory.appendingPathComponent("controlplane-database-password"), atomically: true, encoding: .utf8)
+        XCTAssertNil(try ApplicationSettings(environment: Environment([
+            "DATABASE_URL": "postgresql:///controlplane", "CREDENTIALS_DIRECTORY": directory.path,
+        ])).databaseOptions.password)
+    }
+}

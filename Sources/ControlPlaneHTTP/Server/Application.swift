@@ -38,6 +38,8 @@ public struct ApplicationSettings: Sendable {
         options.connectTimeoutSeconds = try environment.int(
             "CONTROLPLANE_DB_CONNECT_TIMEOUT_SECONDS", default: 3, range: 1...60)
         options.applicationName = "controlplaned"
+        // The systemd credential `controlplane-database-password` (or …_FILE), never the unit's environment.
+        options.password = try environment.secret("CONTROLPLANE_DATABASE_PASSWORD")
         self.init(databaseURL: try environment.databaseURL(preferring: "CONTROLPLANE_DATABASE_URL"),
                   databaseOptions: options,
                   accessLog: try environment.bool("CONTROLPLANE_ACCESS_LOG", default: true),
