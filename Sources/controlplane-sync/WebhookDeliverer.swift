@@ -15,6 +15,8 @@ struct WebhookDeliverer {
     let logger: Logger
     let retrySchedule: RetrySchedule
     let timeoutSeconds: Double
+    /// Opens the endpoints' sealed signing secrets.
+    let secretKeys: SecretKeyRing?
     let shared: DeliveryRun
 
     func run() throws -> DeliverySummary { try shared.drain(deliverOne) }
@@ -29,7 +31,12 @@ struct WebhookDeliverer {
                 try outbox.markDead(message.id, attempts: nil, error: "endpoint removed or disabled")
                 return .gaveUp
             }
-            guard let url = URL(string: message.url), let key = StandardWebhooks.key(fromSecret: message.secret) else {
+            guard let secret = message.signingSecret(secretKeys) else {
+                // Sealed under a key this run does not hold: nothing can be signed, so nothing is sent.
+                try outbox.markDead(message.id, attempts: nil, error: "endpoint secret cannot be opened with the configured keys")
+                return .gaveUp
+            }
+            guard let url = URL(string: message.url), let key = StandardWebhooks.key(fromSecret: secret) else {
                 try outbox.markDead(message.id, attempts: nil, error: "endpoint URL or secret unusable")
                 return .gaveUp
             }

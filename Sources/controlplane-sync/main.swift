@@ -62,6 +62,8 @@ struct Sync: ParsableCommand {
             } ?? RetrySchedule.webhooks
             guard (1...64).contains(workers) else { throw fail(64, "--workers must be from 1 to 64") }
             let timeout = try environment.double("CONTROLPLANE_WEBHOOK_TIMEOUT_SECONDS", default: 15)
+            let secretKeys: SecretKeyRing?
+            do { secretKeys = try SecretKeyRing.load(environment) } catch { throw fail(78, "\(error)") }
             let configuration = try syncConfiguration(environment)
             let http = HTTPClient()
             let sweeper = RegistrySweeper(db: db, configuration: configuration, http: http, logger: logger)
@@ -74,7 +76,7 @@ struct Sync: ParsableCommand {
                     }
                 let webhooks = try webhookRun.deliver(workers: workers, connect: { try connect(environment) }) { db in
                     try WebhookDeliverer(db: db, http: HTTPClient(), logger: logger, retrySchedule: schedule,
-                                         timeoutSeconds: timeout, shared: webhookRun).run()
+                                         timeoutSeconds: timeout, secretKeys: secretKeys, shared: webhookRun).run()
                 }
                 var emails = DeliverySummary()
                 if let mailer = try emailDeliverer(environment, db: db, logger: logger) { emails = try mailer.run(max: max) }

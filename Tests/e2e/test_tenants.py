@@ -1,8 +1,10 @@
 """Tenant lifecycle, directory, connector metadata, provisioning callbacks and webhooks,
 end to end through nginx against the real PostgreSQL."""
 import base64
+import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -262,9 +264,10 @@ def receiver(env, tmp_path):
         p.wait()
 
 
-def deliver(env):
+def deliver(env, secrets_keys=None):
     environment = {"PATH": os.environ["PATH"], "CONTROLPLANE_SYNC_DATABASE_URL": env["CONTROLPLANE_SYNC_DATABASE_URL"],
-                   "CONTROLPLANE_WEBHOOK_RETRY_SCHEDULE": "0,0,0", "CONTROLPLANE_WEBHOOK_TIMEOUT_SECONDS": "5"}
+                   "CONTROLPLANE_WEBHOOK_RETRY_SCHEDULE": "0,0,0", "CONTROLPLANE_WEBHOOK_TIMEOUT_SECONDS": "5",
+                   "CONTROLPLANE_SECRETS_KEYS": secrets_keys or env["CONTROLPLANE_SECRETS_KEYS"]}
     r = keep_output(env, "sync", subprocess.run([env["CONTROLPLANE_SYNC"], "deliver"], env=environment, capture_output=True,
                                                  text=True, timeout=60))
     assert r.returncode == 0, r.stderr
@@ -306,6 +309,58 @@ def test_webhooks_are_signed_retried_and_logged(env, api, receiver):
     types = [json.loads(base64.b64decode(m["body"]))["type"] for m in received(log)]
     assert "tenant.activated" in types and "tenant.provisioning_requested" not in types  # only subscribed events
     api.delete(f"/internal/webhook-endpoints/{endpoint['id']}")
+
+
+def test_webhook_secrets_are_sealed_at_rest_and_survive_a_key_rotation(env, api, receiver):
+    url, log = receiver("200")
+    endpoint = api.post("/internal/webhook-endpoints", {"url": url, "events": ["tenant.created"]}).json()
+    superuser = env["CONTROLPLANE_ADMIN_DATABASE_URL"].replace(":///postgres", ":///controlplane")
+    dump = subprocess.run([os.path.join(env["CONTROLPLANE_PG_BIN"], "pg_dump"), superuser], capture_output=True, text=True, timeout=120)
+    assert dump.returncode == 0, dump.stderr
+    secret_body = endpoint["secret"].removeprefix("whsec_")
+    # No signing secret in clear anywhere (the CHECK constraint's 'whsec_%' pattern aside).
+    assert not re.search(r"whsec_[A-Za-z0-9+/]{16}", dump.stdout) and secret_body not in dump.stdout
+    assert sql(env, f"SELECT secret IS NULL AND secret_sealed IS NOT NULL FROM webhook_endpoints WHERE id = '{endpoint['id']}'").stdout.strip() == "t"
+
+    old = env["CONTROLPLANE_SECRETS_KEYS"]
+    new = subprocess.run([env["CPCTL"], "secrets", "generate-key"], capture_output=True, text=True, check=True).stdout.strip()
+    assert len(base64.b64decode(new)) == 32
+    key_id = lambda key: hashlib.sha256(base64.b64decode(key)).hexdigest()[:16]
+    sealed_under = lambda: sql(env, f"SELECT encode(substring(secret_sealed FROM 1 FOR 8), 'hex') FROM webhook_endpoints "
+                                    f"WHERE id = '{endpoint['id']}'").stdout.strip()
+
+    def reseal(keys):
+        r = subprocess.run([env["CPCTL"], "secrets", "reseal", "--database-url", env["DATABASE_URL"]], capture_output=True,
+                           text=True, env={"PATH": os.environ["PATH"], "CONTROLPLANE_SECRETS_KEYS": keys}, timeout=60)
+        assert r.returncode == 0 and "webhook secrets resealed" in r.stdout, r.stderr
+
+    def delivered(keys):
+        tenant = api.create_tenant()
+        deliver(env, secrets_keys=keys)
+        got = [m for m in received(log) if json.loads(base64.b64decode(m["body"]))["data"]["id"] == tenant["id"]]
+        for message in got:
+            Webhook(endpoint["secret"]).verify(base64.b64decode(message["body"]), message["headers"])
+        return got
+
+    # A row from before migration 0009 keeps its secret in clear until the reseal.
+    legacy = str(uuid.uuid4())
+    sql(env, f"INSERT INTO webhook_endpoints (id, url, events, secret, deleted_at) "
+             f"VALUES ('{legacy}', 'https://legacy.example.com/h', '{{*}}', 'whsec_bGVnYWN5LXNlY3JldC0wMTIzNDU2Nzg5YWJj', now())")
+    try:
+        assert sealed_under() == key_id(old)
+        assert len(delivered(f"{new},{old}")) == 1        # the new key listed first: old rows still open
+        reseal(f"{new},{old}")
+        assert sealed_under() == key_id(new)
+        assert sql(env, f"SELECT secret IS NULL, encode(substring(secret_sealed FROM 1 FOR 8), 'hex') FROM webhook_endpoints "
+                        f"WHERE id = '{legacy}'").stdout.strip() == f"t|{key_id(new)}"
+        assert len(delivered(new)) == 1                   # the old key can go
+        assert delivered(old) == []                       # a key that no longer opens it: nothing is sent
+        dead = sql(env, f"SELECT status, last_error FROM webhook_outbox WHERE endpoint_id = '{endpoint['id']}' "
+                        "ORDER BY id DESC LIMIT 1").stdout.strip()
+        assert dead == "dead|endpoint secret cannot be opened with the configured keys", dead
+    finally:
+        reseal(f"{old},{new}")  # back under the stack's key for the tests that follow
+    assert sealed_under() == key_id(old)
 
 
 def test_webhooks_dead_letter_after_the_schedule_and_410_disables(env, api, receiver):

@@ -17,13 +17,13 @@ EXPOSURE = {"controlplaned.service": 1.4, "controlplane-sync-deliver.service": 2
             "controlplane-sync-registry-sweep.service": 2.0, "controlplane-sync-health-sweep.service": 2.0}
 CREDENTIALS = {
     "controlplaned.service": {"ppos-control-token", "controlplane-provisioner-secret", "controlplane-hash-key",
-                              "controlplane-database-password", "preflight-jwt-public-key"},
+                              "controlplane-database-password", "preflight-jwt-public-key", "controlplane-secrets-keys"},
     "controlplane-sync-deliver.service": {"controlplane-sync-database-password", "controlplane-hash-key",
-                                          "controlplane-smtp-password", "preflight-jwt-key"},
+                                          "controlplane-smtp-password", "preflight-jwt-key", "controlplane-secrets-keys"},
     "controlplane-sync-registry-sweep.service": {"controlplane-sync-database-password", "preflight-jwt-key"},
     "controlplane-sync-health-sweep.service": {"controlplane-sync-database-password"},
 }
-SECRET_SETTINGS = ("PASSWORD", "HASH_KEY", "TOKEN", "SECRET")
+SECRET_SETTINGS = ("PASSWORD", "HASH_KEY", "TOKEN", "SECRET", "KEYS")
 
 
 @pytest.mark.parametrize("unit", sorted(EXPOSURE))

@@ -42,6 +42,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     // Server side
     case trialNotConfigured = "trial-not-configured"
     case callbacksNotConfigured = "callbacks-not-configured"
+    case webhooksNotConfigured = "webhooks-not-configured"
     case controlNotConfigured = "control-not-configured"
     case databaseUnavailable = "database-unavailable"
     case deadlineExceeded = "deadline-exceeded"

@@ -1,3 +1,4 @@
+import Foundation
 import Postgres
 
 /// `webhook_endpoints`: subscriptions to lifecycle events, with their signing secret.
@@ -21,13 +22,36 @@ public struct WebhookEndpointStore {
         }
     }
 
-    public func create(url: String, events: [String], secret: String) throws -> Row {
+    /// Stores the endpoint with its signing secret sealed under the ring's first key (the
+    /// id is made here, since the sealed value is bound to it).
+    public func create(url: String, events: [String], secret: String, keys: SecretKeyRing) throws -> Row {
+        let id = UUID().uuidString.lowercased()
         let rows = try db.query("""
-            INSERT INTO webhook_endpoints (url, events, secret)
-            VALUES (\(url), string_to_array(\(events.joined(separator: ",")), ','), \(secret))
+            INSERT INTO webhook_endpoints (id, url, events, secret_sealed)
+            VALUES (\(id)::uuid, \(url), string_to_array(\(events.joined(separator: ",")), ','), \(try keys.seal(secret, row: id)))
             RETURNING \(columns: Row.self)
             """)
         return try rows.first(Row.self)!
+    }
+
+    /// Seals every secret not yet sealed under the ring's first key (plaintext rows from before
+    /// migration 0009, and rows under an older key); returns how many were rewritten.
+    public func resealAll(_ keys: SecretKeyRing) throws -> Int {
+        try db.transaction { db in
+            let rows = try db.query("SELECT id::text, secret, secret_sealed FROM webhook_endpoints ORDER BY id FOR UPDATE")
+            var changed = 0
+            for row in 0..<rows.count {
+                let id = try rows.decode(row, 0, as: String.self)
+                let sealed = try rows.decodeIfPresent(row, 2, as: [UInt8].self)
+                if let sealed, keys.isSealedUnderPrimary(sealed) { continue }
+                let secret = try rows.decodeIfPresent(row, 1, as: String.self) ?? keys.open(sealed ?? [], row: id)
+                try db.query("""
+                    UPDATE webhook_endpoints SET secret = NULL, secret_sealed = \(try keys.seal(secret, row: id)) WHERE id = \(id)::uuid
+                    """)
+                changed += 1
+            }
+            return changed
+        }
     }
 
     /// Endpoints not deleted, in creation order; the cursor is (created_at as PostgreSQL

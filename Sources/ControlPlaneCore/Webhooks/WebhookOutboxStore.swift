@@ -29,14 +29,23 @@ public struct WebhookOutboxStore {
     /// A message due for delivery, with what sending it needs from its endpoint.
     public struct Due: PostgresRowDecodable, Sendable {
         public static let columns = """
-            o.id, o.message_id, o.payload, o.attempts, e.url, e.secret, e.id::text,
+            o.id, o.message_id, o.payload, o.attempts, e.url, e.secret, e.secret_sealed, e.id::text,
             (e.deleted_at IS NOT NULL OR e.disabled_at IS NOT NULL)
             """
         public let id: Int64, messageId: String, payload: String, attempts: Int
-        public let url: String, secret: String, endpointId: String, endpointGone: Bool
+        /// The endpoint's secret: in clear only for rows not yet resealed since migration 0009.
+        public let url: String, secret: String?, secretSealed: [UInt8]?, endpointId: String, endpointGone: Bool
         public init(row: inout PostgresRowReader) throws {
             id = try row.next(); messageId = try row.next(); payload = try row.next(); attempts = try row.next()
-            url = try row.next(); secret = try row.next(); endpointId = try row.next(); endpointGone = try row.next()
+            url = try row.next(); secret = try row.next(); secretSealed = try row.next(); endpointId = try row.next()
+            endpointGone = try row.next()
+        }
+
+        /// The signing secret, opened with the ring when it is sealed.
+        public func signingSecret(_ keys: SecretKeyRing?) -> String? {
+            if let secret { return secret }
+            guard let keys, let secretSealed else { return nil }
+            return try? keys.open(secretSealed, row: endpointId)
         }
     }
 

@@ -21,6 +21,8 @@ public struct ApplicationSettings: Sendable {
     /// Key of the HMACs in signup attempt logs and of one-time codes (`CONTROLPLANE_HASH_KEY`).
     public var hashKey: [UInt8]?
     public var trial = TrialSettings()
+    /// Seals webhook signing secrets at rest (`CONTROLPLANE_SECRETS_KEYS`); nil: no endpoint can be registered.
+    public var secretKeys: SecretKeyRing?
 
     public init(databaseURL: String, databaseOptions: PostgresConnection.Options = .init(), accessLog: Bool = true,
                 tokenCacheSeconds: Int = 5, provisionerSecret: String? = nil) {
@@ -53,6 +55,7 @@ public struct ApplicationSettings: Sendable {
             throw ConfigurationError.invalid(key: "CONTROLPLANE_HASH_KEY", expected: "at least 16 characters of secret")
         }
         trial = try TrialSettings(environment: environment)
+        secretKeys = try SecretKeyRing.load(environment)
         if let secret = provisionerSecret, StandardWebhooks.key(fromSecret: secret) == nil {
             throw ConfigurationError.invalid(key: "CONTROLPLANE_PROVISIONER_SECRET", expected: "whsec_ followed by base64 of 24 to 64 bytes")
         }

@@ -22,9 +22,13 @@ enum WebhookEndpointHandlers {
             problems.append(.init(name: "events", reason: "\(unknown.prefix(64)) is not an event type; known: \(TenantEvents.all.joined(separator: ", ")), or *"))
         }
         guard problems.isEmpty else { throw Problem.validation(problems) }
+        guard let keys = context.settings.secretKeys else {
+            throw Problem(503, type: .webhooksNotConfigured,
+                          detail: "Webhook endpoints need CONTROLPLANE_SECRETS_KEYS on this server (signing secrets are kept encrypted).")
+        }
         let secret = StandardWebhooks.generateSecret()
         let endpoint = try WebhookEndpointStore(db: context.database)
-            .create(url: body.url, events: Array(Set(body.events)).sorted(), secret: secret)
+            .create(url: body.url, events: Array(Set(body.events)).sorted(), secret: secret, keys: keys)
         var json = JSONWriter()
         json.beginObject()
         json.key("id"); json.string(endpoint.id)
