@@ -24,7 +24,8 @@ let package = Package(
         .target(name: "OpenSSLCrypto", dependencies: ["COpenSSL"]),
         .target(name: "FastCGI", dependencies: ["CFastCGI", "ServiceLog"]),
         .target(name: "Postgres", dependencies: ["CPostgres", "ServiceLog"]),
-        .target(name: "Mail", dependencies: ["CCurl"]),
+        // libcurl, wrapped once: SMTP (the sync's emails) and pinned HTTP transfers (webhook deliveries).
+        .target(name: "Curl", dependencies: ["CCurl"]),
         // The core: domain types, rules and one store per table. Never imports FastCGI.
         .target(name: "ControlPlaneCore", dependencies: ["Postgres", "OpenSSLCrypto", "ServiceLog"]),
         // The HTTP layer on the core: router, request context, problem bodies, handlers.
@@ -32,7 +33,7 @@ let package = Package(
 
         .executableTarget(name: "controlplaned", dependencies: ["ControlPlaneHTTP", "ControlPlaneCore", "FastCGI", "Postgres", "ServiceLog"]),
         .executableTarget(name: "controlplane-sync", dependencies: [
-            "ControlPlaneCore", "Postgres", "OpenSSLCrypto", "Mail",
+            "ControlPlaneCore", "Postgres", "OpenSSLCrypto", "Curl",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // In-process micro-benchmarks that `make bench` runs (no I/O).
@@ -44,6 +45,7 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["Postgres"], path: "Tests/TestSupport"),
         .testTarget(name: "OpenSSLCryptoTests", dependencies: ["OpenSSLCrypto"]),
+        .testTarget(name: "CurlTests", dependencies: ["Curl"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
         .testTarget(name: "ServiceLogTests", dependencies: ["ServiceLog"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),

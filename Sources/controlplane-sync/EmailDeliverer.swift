@@ -1,6 +1,6 @@
 import ControlPlaneCore
 import Foundation
-import Mail
+import Curl
 import Postgres
 import ServiceLog
 

@@ -2,6 +2,7 @@ import ControlPlaneCore
 import Foundation
 import Postgres
 import ServiceLog
+import Curl
 
 /// Drains `webhook_outbox`: one message per transaction, claimed with
 /// `FOR UPDATE SKIP LOCKED` so runs on several hosts never send one twice; signed per
@@ -11,12 +12,14 @@ import ServiceLog
 /// timeout holds one worker, never the whole run.
 struct WebhookDeliverer {
     let db: PostgresConnection
-    let http: HTTPClient
     let logger: Logger
     let retrySchedule: RetrySchedule
     let timeoutSeconds: Double
     /// Opens the endpoints' sealed signing secrets.
     let secretKeys: SecretKeyRing?
+    /// Checked again at every delivery, after resolving the name; the transfer connects to
+    /// the address that passed.
+    let destinations: WebhookDestinationPolicy
     let shared: DeliveryRun
 
     func run() throws -> DeliverySummary { try shared.drain(deliverOne) }
@@ -36,19 +39,27 @@ struct WebhookDeliverer {
                 try outbox.markDead(message.id, attempts: nil, error: "endpoint secret cannot be opened with the configured keys")
                 return .gaveUp
             }
-            guard let url = URL(string: message.url), let key = StandardWebhooks.key(fromSecret: secret) else {
-                try outbox.markDead(message.id, attempts: nil, error: "endpoint URL or secret unusable")
+            guard let key = StandardWebhooks.key(fromSecret: secret) else {
+                try outbox.markDead(message.id, attempts: nil, error: "endpoint secret unusable")
                 return .gaveUp
             }
             let timestamp = Int(Date().timeIntervalSince1970)
             let body = Array(message.payload.utf8)
-            let result = http.send(method: "POST", url: url, headers: [
-                ("content-type", "application/json"),
-                ("user-agent", "controlplane-webhooks/1"),
-                ("webhook-id", message.messageId),
-                ("webhook-timestamp", String(timestamp)),
-                ("webhook-signature", StandardWebhooks.signature(key: key, id: message.messageId, timestamp: timestamp, body: body)),
-            ], body: Data(body), timeoutSeconds: timeoutSeconds)
+            let result: HTTPTransfer.Result
+            switch destinations.check(message.url) {
+            case .failure(let refusal):
+                // Not called at all: the attempt says which rule refused it, nothing of the network.
+                result = HTTPTransfer.Result(error: "the receiver's address is not allowed: \(refusal.reason)")
+            case .success(let destination):
+                result = HTTPTransfer.send(method: "POST", url: message.url, headers: [
+                    ("content-type", "application/json"),
+                    ("user-agent", "controlplane-webhooks/1"),
+                    ("webhook-id", message.messageId),
+                    ("webhook-timestamp", String(timestamp)),
+                    ("webhook-signature", StandardWebhooks.signature(key: key, id: message.messageId, timestamp: timestamp, body: body)),
+                ], body: body, timeoutSeconds: timeoutSeconds,
+                pinnedAddresses: (destination.host, destination.port, destination.addresses))
+            }
 
             let error = result.error ?? (result.status.map { (200..<300).contains($0) ? nil : "HTTP \($0)" } ?? "no response")
             try WebhookDeliveryAttemptStore(db: db).record(outboxId: message.id, attempt: attempt, statusCode: result.status,

@@ -1,7 +1,7 @@
 import ArgumentParser
 import ControlPlaneCore
 import Foundation
-import Mail
+import Curl
 import Postgres
 import ServiceLog
 
@@ -62,8 +62,11 @@ struct Sync: ParsableCommand {
             } ?? RetrySchedule.webhooks
             guard (1...64).contains(workers) else { throw fail(64, "--workers must be from 1 to 64") }
             let timeout = try environment.double("CONTROLPLANE_WEBHOOK_TIMEOUT_SECONDS", default: 15)
-            let secretKeys: SecretKeyRing?
-            do { secretKeys = try SecretKeyRing.load(environment) } catch { throw fail(78, "\(error)") }
+            let secretKeys: SecretKeyRing?, destinations: WebhookDestinationPolicy
+            do {
+                secretKeys = try SecretKeyRing.load(environment)
+                destinations = try WebhookDestinationPolicy(environment: environment)
+            } catch { throw fail(78, "\(error)") }
             let configuration = try syncConfiguration(environment)
             let http = HTTPClient()
             let sweeper = RegistrySweeper(db: db, configuration: configuration, http: http, logger: logger)
@@ -75,8 +78,8 @@ struct Sync: ParsableCommand {
                         try CommandDeliverer(db: db, configuration: configuration, http: HTTPClient(), logger: logger, shared: commandRun).run()
                     }
                 let webhooks = try webhookRun.deliver(workers: workers, connect: { try connect(environment) }) { db in
-                    try WebhookDeliverer(db: db, http: HTTPClient(), logger: logger, retrySchedule: schedule,
-                                         timeoutSeconds: timeout, secretKeys: secretKeys, shared: webhookRun).run()
+                    try WebhookDeliverer(db: db, logger: logger, retrySchedule: schedule, timeoutSeconds: timeout,
+                                         secretKeys: secretKeys, destinations: destinations, shared: webhookRun).run()
                 }
                 var emails = DeliverySummary()
                 if let mailer = try emailDeliverer(environment, db: db, logger: logger) { emails = try mailer.run(max: max) }

@@ -77,7 +77,8 @@ def sync_environment(env, extra=None):
     environment = {"PATH": os.environ["PATH"], "CONTROLPLANE_SYNC_DATABASE_URL": env["CONTROLPLANE_SYNC_DATABASE_URL"],
                    "CONTROLPLANE_JWT_KEY_FILES": env["CONTROLPLANE_JWT_KEY_FILES"], "CONTROLPLANE_JWT_ISSUER": "controlplane",
                    "CONTROLPLANE_SYNC_BACKOFF_SECONDS": "0.05", "CONTROLPLANE_SYNC_TIMEOUT_SECONDS": "5",
-                   "CONTROLPLANE_SECRETS_KEYS": env["CONTROLPLANE_SECRETS_KEYS"]}
+                   "CONTROLPLANE_SECRETS_KEYS": env["CONTROLPLANE_SECRETS_KEYS"],
+                   "CONTROLPLANE_WEBHOOK_ALLOW_LOOPBACK": env["CONTROLPLANE_WEBHOOK_ALLOW_LOOPBACK"]}
     environment.update(extra or {})
     return environment
 

@@ -264,10 +264,11 @@ def receiver(env, tmp_path):
         p.wait()
 
 
-def deliver(env, secrets_keys=None):
+def deliver(env, secrets_keys=None, allow_loopback="on", schedule="0,0,0"):
     environment = {"PATH": os.environ["PATH"], "CONTROLPLANE_SYNC_DATABASE_URL": env["CONTROLPLANE_SYNC_DATABASE_URL"],
-                   "CONTROLPLANE_WEBHOOK_RETRY_SCHEDULE": "0,0,0", "CONTROLPLANE_WEBHOOK_TIMEOUT_SECONDS": "5",
-                   "CONTROLPLANE_SECRETS_KEYS": secrets_keys or env["CONTROLPLANE_SECRETS_KEYS"]}
+                   "CONTROLPLANE_WEBHOOK_RETRY_SCHEDULE": schedule, "CONTROLPLANE_WEBHOOK_TIMEOUT_SECONDS": "5",
+                   "CONTROLPLANE_SECRETS_KEYS": secrets_keys or env["CONTROLPLANE_SECRETS_KEYS"],
+                   "CONTROLPLANE_WEBHOOK_ALLOW_LOOPBACK": allow_loopback}
     r = keep_output(env, "sync", subprocess.run([env["CONTROLPLANE_SYNC"], "deliver"], env=environment, capture_output=True,
                                                  text=True, timeout=60))
     assert r.returncode == 0, r.stderr
@@ -361,6 +362,24 @@ def test_webhook_secrets_are_sealed_at_rest_and_survive_a_key_rotation(env, api,
     finally:
         reseal(f"{old},{new}")  # back under the stack's key for the tests that follow
     assert sealed_under() == key_id(old)
+
+
+def test_a_receiver_that_resolves_inside_at_delivery_is_never_called(env, api, receiver):
+    """Registered while loopback was allowed (the test stack), delivered by a sync whose policy
+    refuses it — as when a name's DNS answer turns to an inside address after registration:
+    the destination is checked again after resolving, the receiver is not called, and the
+    attempt says which rule refused it."""
+    url, log = receiver("200")
+    endpoint = api.post("/internal/webhook-endpoints", {"url": url.replace("127.0.0.1", "localhost"), "events": ["tenant.created"]}).json()
+    tenant = api.create_tenant()
+    deliver(env, allow_loopback="off", schedule="3600")  # one attempt, the next in an hour
+    assert [m for m in received(log) if json.loads(base64.b64decode(m["body"]))["data"]["id"] == tenant["id"]] == []
+    attempts = api.get(f"/internal/webhook-endpoints/{endpoint['id']}/deliveries").json()["items"]
+    assert len(attempts) == 1 and attempts[0]["statusCode"] is None and attempts[0]["messageStatus"] == "pending"
+    assert attempts[0]["error"] == "the receiver's address is not allowed: must not point at this host (loopback)"
+    sql(env, f"UPDATE webhook_outbox SET next_attempt_at = now() WHERE endpoint_id = '{endpoint['id']}'")
+    deliver(env)  # allowed again: the retry is delivered
+    assert len([m for m in received(log) if json.loads(base64.b64decode(m["body"]))["data"]["id"] == tenant["id"]]) == 1
 
 
 def test_webhooks_dead_letter_after_the_schedule_and_410_disables(env, api, receiver):

@@ -23,6 +23,8 @@ public struct ApplicationSettings: Sendable {
     public var trial = TrialSettings()
     /// Seals webhook signing secrets at rest (`CONTROLPLANE_SECRETS_KEYS`); nil: no endpoint can be registered.
     public var secretKeys: SecretKeyRing?
+    /// Where webhook receivers may be (no loopback, private or metadata addresses by default).
+    public var webhookDestinations = WebhookDestinationPolicy()
 
     public init(databaseURL: String, databaseOptions: PostgresConnection.Options = .init(), accessLog: Bool = true,
                 tokenCacheSeconds: Int = 5, provisionerSecret: String? = nil) {
@@ -56,6 +58,7 @@ public struct ApplicationSettings: Sendable {
         }
         trial = try TrialSettings(environment: environment)
         secretKeys = try SecretKeyRing.load(environment)
+        webhookDestinations = try WebhookDestinationPolicy(environment: environment)
         if let secret = provisionerSecret, StandardWebhooks.key(fromSecret: secret) == nil {
             throw ConfigurationError.invalid(key: "CONTROLPLANE_PROVISIONER_SECRET", expected: "whsec_ followed by base64 of 24 to 64 bytes")
         }

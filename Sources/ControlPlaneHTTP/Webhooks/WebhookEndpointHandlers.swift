@@ -22,6 +22,10 @@ enum WebhookEndpointHandlers {
             problems.append(.init(name: "events", reason: "\(unknown.prefix(64)) is not an event type; known: \(TenantEvents.all.joined(separator: ", ")), or *"))
         }
         guard problems.isEmpty else { throw Problem.validation(problems) }
+        // Resolved now (and again at every delivery): no receiver inside the network.
+        if case .failure(let refusal) = context.settings.webhookDestinations.check(body.url) {
+            throw Problem.validation("url", refusal.reason)
+        }
         guard let keys = context.settings.secretKeys else {
             throw Problem(503, type: .webhooksNotConfigured,
                           detail: "Webhook endpoints need CONTROLPLANE_SECRETS_KEYS on this server (signing secrets are kept encrypted).")

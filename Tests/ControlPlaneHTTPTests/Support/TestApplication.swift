@@ -34,6 +34,9 @@ final class TestApplication {
                                            provisionerSecret: provisionerSecret)
         settings.controlTokenHashes = [ServiceToken.hash(controlToken)]
         settings.hashKey = hashKey
+        settings.secretKeys = SecretKeyRing(keys: [SecureRandom.bytes(32)])
+        // As the test stacks: receivers on loopback allowed, everything inside refused.
+        settings.webhookDestinations = WebhookDestinationPolicy(allowLoopback: true)
         application = Application(settings: settings, logger: Logger(component: "test", minimumLevel: .error))
         try application.dictionary.refresh(db)
         responder = application.makeResponder()
