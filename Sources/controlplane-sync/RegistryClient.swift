@@ -43,6 +43,10 @@ final class RegistryClient {
         var components = URLComponents(string: baseURL + path)!
         if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
         guard let url = components.url else { throw Failure.transport("bad URL") }
+        // The token never travels in clear: https, or a registry on this host (or the dev setting).
+        guard RegionStore.transportAllowed(baseURL, allowHTTP: configuration.registryAllowHTTP) else {
+            throw Failure.transport("refused: the registry URL is not https")
+        }
         let token = try PreflightJWT.mint(key: try configuration.signer(), issuer: configuration.issuer, audience: region,
                                           subject: "controlplane-sync", scope: scope,
                                           lifetimeSeconds: configuration.tokenLifetimeSeconds)

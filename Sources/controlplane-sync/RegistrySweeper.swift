@@ -41,6 +41,7 @@ struct RegistrySweeper {
         var cursor = region.cursor
         var pages = 0, records = 0, revisions = 0, bytes = 0
         var failure: String?
+        var superseded = false
 
         pageLoop: while records < region.maxRecords {
             let limit = min(region.pageSize, region.maxRecords - records)
@@ -53,11 +54,14 @@ struct RegistrySweeper {
                     let response = try client.send(method: "GET", path: "/v1/registry/jobs", query: query, scope: "registry:jobs:read")
                     let body = [UInt8](response.body)
                     let page = try RegistryPage.parse(body)
-                    let applied = try JobStore(db: db).ingest(region: region.id, sweepRun: run, nextCursor: page.nextCursor ?? "",
-                                                              items: page.items, body: body)
+                    guard let applied = try JobStore(db: db).ingest(region: region.id, sweepRun: run, expectedCursor: cursor,
+                                                                    nextCursor: page.nextCursor, items: page.items, body: body) else {
+                        superseded = true  // another sweeper moved the cursor: its pages stand, this run stops here
+                        break pageLoop
+                    }
                     pages += 1; records += page.items.count; revisions += applied; bytes += body.count
-                    guard page.hasMore, let next = page.nextCursor else { break pageLoop }
-                    cursor = next
+                    cursor = page.nextCursor ?? cursor  // none on a last page: the stored one stands
+                    guard page.hasMore, page.nextCursor != nil else { break pageLoop }
                     continue pageLoop
                 } catch let error as RegistryClient.Failure {
                     if case .status(let code, let retryAfter) = error, code == 429 || code == 503, let retryAfter, attempt < configuration.maxAttempts {
@@ -79,6 +83,15 @@ struct RegistrySweeper {
             }
         }
 
+        if superseded {
+            // Nothing is wrong with the registry: no outcome for the region, no rules.
+            var totals = SweepRunStore.Totals()
+            (totals.pages, totals.records, totals.revisions, totals.bytes) = (pages, records, revisions, bytes)
+            try runs.finish(run, totals: totals, durationMs: Int(Date().timeIntervalSince(started) * 1000), outcome: "SUPERSEDED",
+                            error: "another sweeper moved the region's cursor; stopped")
+            logger.warning("region sweep superseded: another sweeper moved its cursor", ["region": .string(region.id), "pages": .int(pages)])
+            return .skipped
+        }
         if failure == nil {
             do {
                 try syncNodes(client: client, region: region.id)

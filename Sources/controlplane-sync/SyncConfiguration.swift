@@ -10,6 +10,8 @@ struct SyncConfiguration {
     var maxAttempts: Int
     var backoffBaseSeconds: Double
     var maxRetryAfterSeconds: Double
+    /// Development only: registries over plain http beyond loopback (`CONTROLPLANE_REGISTRY_ALLOW_HTTP`).
+    var registryAllowHTTP: Bool
     var nodeStaleSeconds: Int
     var regionStaleSeconds: Int
     var rules: GovernanceRules.Settings
@@ -22,6 +24,7 @@ struct SyncConfiguration {
         maxAttempts = try environment.int("CONTROLPLANE_SYNC_MAX_ATTEMPTS", default: 4, range: 1...20)
         backoffBaseSeconds = try environment.double("CONTROLPLANE_SYNC_BACKOFF_SECONDS", default: 0.5)
         maxRetryAfterSeconds = try environment.double("CONTROLPLANE_SYNC_MAX_RETRY_AFTER_SECONDS", default: 60)
+        registryAllowHTTP = try environment.bool("CONTROLPLANE_REGISTRY_ALLOW_HTTP", default: false)
         nodeStaleSeconds = try environment.int("CONTROLPLANE_NODE_STALE_SECONDS", default: 40, range: 1...86_400)
         regionStaleSeconds = try environment.int("CONTROLPLANE_REGION_STALE_SECONDS", default: 900, range: 10...604_800)
         rules = try GovernanceRules.Settings(environment: environment)

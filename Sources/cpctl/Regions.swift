@@ -14,7 +14,8 @@ struct Regions: ParsableCommand {
     }
 
     static func check(_ settings: RegionStore.Settings, creating: Bool) throws {
-        if let problem = settings.problems(creating: creating).first {
+        let allowHTTP = try Environment.load().bool("CONTROLPLANE_REGISTRY_ALLOW_HTTP", default: false)
+        if let problem = settings.problems(creating: creating, allowHTTP: allowHTTP).first {
             throw ValidationError("--\(problem.0 == "baseUrl" ? "base-url" : problem.0): \(problem.1)")
         }
     }

@@ -66,6 +66,17 @@ final class ListRoutesTests: RouteTestCase {
         XCTAssertEqual(app.call("GET", "/internal/trial/manual-approvals", query: "status=all&status=draft").invalidNames, ["status"])
     }
 
+    /// Registry URLs carry the PREFLIGHT_JWT: https, or http only to a loopback registry.
+    func testRegistryURLsMustBeHTTPSBeyondLoopback() throws {
+        for (url, status) in [("http://registry.example.com", 422), ("http://10.1.2.3:8080", 422), ("https://registry.example.com", 201),
+                              ("http://127.0.0.1:9", 201), ("http://[::1]:9", 201), ("http://localhost:9", 201)] {
+            let id = "tls-\(UInt32.random(in: 0...UInt32.max))"
+            let reply = app.call("POST", "/control/v1/regions", json: ["id": id, "baseUrl": url], as: .control)
+            XCTAssertEqual(reply.status, status, "\(url): \(reply.text)")
+            if status == 422 { XCTAssertEqual(reply.invalidNames, ["baseUrl"], url) }
+        }
+    }
+
     func testRegionsPageWithACursor() throws {
         for n in 0..<3 {
             XCTAssertEqual(app.call("POST", "/control/v1/regions", json: ["id": "r\(n)", "baseUrl": "https://r\(n).example.com"],

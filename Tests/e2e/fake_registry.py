@@ -13,6 +13,7 @@ Test control API (never used by the sync):
   POST /_control/nodes      {"items": [...]}    (stored and served as sent)
   POST /_control/faults     [{"kind": "429"|"503"|"500"|"malformed"|"truncated"|"slow"|"down"|"400",
                               "retryAfter": s, "delay": s, "count": n, "path": "jobs"|"nodes"|"commands"}]
+  POST /_control/options    {"nullLastCursor": true}
   GET  /_control/requests   every registry request: method, path, query, headers, body (base64)
   GET  /_control/commands   commands applied (once each), with "_appliedAt" (Unix time)
   POST /_control/reset
@@ -32,6 +33,7 @@ nodes = b'{"items":[]}'
 faults = []
 requests_seen = []
 commands = {}
+options = {}        # {"nullLastCursor": true}: the last page says nextCursor null (the contract allows it)
 
 
 def item_bytes(job_id, status, updated_at, payload):
@@ -149,8 +151,9 @@ class Handler(BaseHTTPRequestHandler):
                 page = items[start:start + limit]
                 end = start + len(page)
                 more = end < len(items)
+            next_cursor = None if (not more and options.get("nullLastCursor")) else cursor_for(end)
             body = (b'{"items":[' + b",".join(page) + b'],"nextCursor":'
-                    + json.dumps(cursor_for(end)).encode() + b',"hasMore":' + (b"true" if more else b"false") + b"}")
+                    + json.dumps(next_cursor).encode() + b',"hasMore":' + (b"true" if more else b"false") + b"}")
             fault = self.take_fault("jobs")
             if fault and self.apply_fault(fault, body):
                 return
@@ -184,6 +187,8 @@ class Handler(BaseHTTPRequestHandler):
                     nodes = body
                 elif url.path == "/_control/faults":
                     faults = json.loads(body)
+                elif url.path == "/_control/options":
+                    options.update(json.loads(body))
                 elif url.path == "/_control/reset":
                     items, faults, requests_seen, commands = [], [], [], {}
                     nodes = b'{"items":[]}'

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 
 import jwt as pyjwt
 import pytest
@@ -310,3 +311,32 @@ def test_admin_jobs_sync_a_region_now(env, registry, control):
     done = control.get(f"/control/v1/admin-jobs/{job.json()['id']}").json()
     assert done["status"] == "SUCCEEDED" and done["result"]["records"] == 5
     assert sql(env, f"SELECT trigger FROM sweep_runs WHERE region_id = '{region}'").stdout.strip() == "admin_job"
+
+
+def test_a_last_page_without_a_cursor_keeps_the_stored_position(env, registry, control):
+    """The contract allows `nextCursor: null` on the last page: the stored cursor stays where
+    the last page began, and the next sweep asks from there (not from the start)."""
+    registry.control("options", {"nullLastCursor": True})
+    registry.add_items([payload_item(f"nc-{i}", b"{}") for i in range(3)])
+    region = control.add_region(registry.url, pageSize=2)
+    assert run_sync(env, "registry-sweep", "--region", region).returncode == 0
+    stored = sql(env, f"SELECT cursor FROM regions WHERE id = '{region}'").stdout.strip()
+    assert stored and stored != "", stored  # the first page's cursor, kept
+    registry.add_items([payload_item("nc-3", b"{}")])
+    assert run_sync(env, "registry-sweep", "--region", region).returncode == 0
+    last = [r for r in registry.requests() if r["path"] == "/v1/registry/jobs"][-1]
+    assert f"after={stored}" in last["query"], last["query"]
+    assert sql(env, f"SELECT count(*) FROM jobs WHERE region_id = '{region}'").stdout.strip() == "4"
+    assert sql(env, f"SELECT count(*) FROM job_revisions WHERE region_id = '{region}'").stdout.strip() == "4"
+
+
+def test_a_registry_over_plain_http_beyond_loopback_is_never_called(env, control):
+    """A region stored with an http URL that is not loopback (the API refuses it; here it is
+    written straight into the table): the sweep refuses to send a token in clear."""
+    region = "clear-" + uuid.uuid4().hex[:6]
+    sql(env, f"INSERT INTO regions (id, base_url) VALUES ('{region}', 'http://registry.invalid:8080')")
+    r = run_sync(env, "registry-sweep", "--region", region)
+    assert r.returncode == 2, r.stderr
+    error = sql(env, f"SELECT outcome || '|' || error FROM sweep_runs WHERE region_id = '{region}'").stdout.strip()
+    assert error.startswith("FAILED|") and "not https" in error, error
+    sql(env, f"UPDATE regions SET enabled = false WHERE id = '{region}'")

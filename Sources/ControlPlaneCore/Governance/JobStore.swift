@@ -84,9 +84,12 @@ public struct JobStore {
     }
 
     /// One registry page: every item and the region's next cursor, in one transaction and one
-    /// round trip (`ingest_registry_page`), so a killed run resumes without losing or
-    /// doubling a record. Returns the revisions added. Hot path (`make bench`).
-    public func ingest(region: String, sweepRun: Int64, nextCursor: String, items: [RegistryPage.Item], body: [UInt8]) throws -> Int {
+    /// round trip (`ingest_registry_page_from`), so a killed run resumes without losing or
+    /// doubling a record. The page applies only if the region's cursor is still
+    /// `expectedCursor` (compare-and-set): nil when another sweeper moved it first. A nil
+    /// `nextCursor` keeps the stored cursor. Returns the revisions added. Hot path (`make bench`).
+    public func ingest(region: String, sweepRun: Int64, expectedCursor: String?, nextCursor: String?,
+                       items: [RegistryPage.Item], body: [UInt8]) throws -> Int? {
         var blob = [UInt8]()
         blob.reserveCapacity(items.reduce(0) { $0 + $1.payload.count })
         var offsets: [Int] = [], lengths: [Int] = [], sha256Hex: [String?] = []
@@ -99,7 +102,7 @@ public struct JobStore {
         }
         let rows = try db.transaction { db in
             try db.query("""
-                SELECT revisions FROM ingest_registry_page(\(region), \(sweepRun), \(nextCursor),
+                SELECT applied, revisions FROM ingest_registry_page_from(\(region), \(sweepRun), \(expectedCursor), \(nextCursor),
                     \(bind: PostgresBind(textArray: items.map(\.jobId)))::text[],
                     \(bind: PostgresBind(textArray: items.map(\.status)))::text[],
                     \(bind: PostgresBind(textArray: items.map(\.updatedAt)))::text[],
@@ -108,7 +111,8 @@ public struct JobStore {
                     \(bind: PostgresBind(textArray: sha256Hex))::text[])
                 """)
         }
-        return try rows.decode(0, 0, as: Int.self)
+        guard try rows.decode(0, 0, as: Bool.self) else { return nil }
+        return try rows.decode(0, 1, as: Int.self)
     }
 
     /// Nodes with at least `threshold` FAILED_RUNTIME_ENVIRONMENT jobs updated within the window.

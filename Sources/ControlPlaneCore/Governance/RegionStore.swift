@@ -19,12 +19,16 @@ public struct RegionStore {
             self.maxRecordsPerRun = maxRecordsPerRun; self.enabled = enabled
         }
 
-        /// Field complaints, named as in the API.
-        public func problems(creating: Bool) -> [(String, String)] {
+        /// Field complaints, named as in the API. `allowHTTP` is the development setting
+        /// `CONTROLPLANE_REGISTRY_ALLOW_HTTP`: otherwise http is for a loopback registry only.
+        public func problems(creating: Bool, allowHTTP: Bool = false) -> [(String, String)] {
             var out: [(String, String)] = []
             if let url = baseURL {
                 if let c = URLComponents(string: url), ["http", "https"].contains(c.scheme?.lowercased() ?? ""),
                    let host = c.host, !host.isEmpty, c.user == nil, c.query == nil, c.fragment == nil, url.utf8.count <= 500 {
+                    if !RegionStore.transportAllowed(url, allowHTTP: allowHTTP) {
+                        out.append(("baseUrl", "must be https: the PREFLIGHT_JWT never travels in clear (http only to a loopback registry, or with CONTROLPLANE_REGISTRY_ALLOW_HTTP in development)"))
+                    }
                 } else { out.append(("baseUrl", "must be an http(s) URL without credentials, query or fragment")) }
             } else if creating {
                 out.append(("baseUrl", "is required"))
@@ -34,6 +38,15 @@ public struct RegionStore {
             if let n = maxRecordsPerRun, !(1...10_000_000).contains(n) { out.append(("maxRecordsPerRun", "must be 1 to 10000000")) }
             return out
         }
+    }
+
+    /// https, or http to a registry on this host (loopback), or http anywhere when allowed.
+    public static func transportAllowed(_ url: String, allowHTTP: Bool) -> Bool {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else { return false }
+        if scheme == "https" || allowHTTP { return true }
+        guard scheme == "http", var host = components.host?.lowercased() else { return false }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host == "localhost" || IPAddress(host)?.kind == .loopback
     }
 
     public static func idProblem(_ id: String) -> String? {

@@ -36,7 +36,7 @@ enum RegionHandlers {
     @Sendable static func create(_ context: RequestContext) throws -> Response {
         try context.requireControlToken()
         let body = try context.decodeStrictJSON(Body.self, allowedKeys: keys.union(["id"]))
-        var problems = body.settings.problems(creating: true).map { Problem.InvalidParam(name: $0.0, reason: $0.1) }
+        var problems = body.settings.problems(creating: true, allowHTTP: context.settings.registryAllowHTTP).map { Problem.InvalidParam(name: $0.0, reason: $0.1) }
         if let id = body.id {
             if let p = RegionStore.idProblem(id) { problems.append(.init(name: "id", reason: p)) }
         } else {
@@ -49,7 +49,7 @@ enum RegionHandlers {
     @Sendable static func update(_ context: RequestContext) throws -> Response {
         try context.requireControlToken()
         let body = try context.decodeStrictJSON(Body.self, allowedKeys: keys)
-        let problems = body.settings.problems(creating: false).map { Problem.InvalidParam(name: $0.0, reason: $0.1) }
+        let problems = body.settings.problems(creating: false, allowHTTP: context.settings.registryAllowHTTP).map { Problem.InvalidParam(name: $0.0, reason: $0.1) }
         guard problems.isEmpty else { throw Problem.validation(problems) }
         return .jsonBytes(try RegionStore(db: context.database).update(id: context.parameter("region"), settings: body.settings).json)
     }

@@ -25,6 +25,8 @@ public struct ApplicationSettings: Sendable {
     public var secretKeys: SecretKeyRing?
     /// Where webhook receivers may be (no loopback, private or metadata addresses by default).
     public var webhookDestinations = WebhookDestinationPolicy()
+    /// Development only: regional registries over plain http beyond loopback.
+    public var registryAllowHTTP = false
 
     public init(databaseURL: String, databaseOptions: PostgresConnection.Options = .init(), accessLog: Bool = true,
                 tokenCacheSeconds: Int = 5, provisionerSecret: String? = nil) {
@@ -59,6 +61,7 @@ public struct ApplicationSettings: Sendable {
         trial = try TrialSettings(environment: environment)
         secretKeys = try SecretKeyRing.load(environment)
         webhookDestinations = try WebhookDestinationPolicy(environment: environment)
+        registryAllowHTTP = try environment.bool("CONTROLPLANE_REGISTRY_ALLOW_HTTP", default: false)
         if let secret = provisionerSecret, StandardWebhooks.key(fromSecret: secret) == nil {
             throw ConfigurationError.invalid(key: "CONTROLPLANE_PROVISIONER_SECRET", expected: "whsec_ followed by base64 of 24 to 64 bytes")
         }

@@ -1,0 +1,37 @@
+import ControlPlaneCore
+import Postgres
+import XCTest
+
+/// The compare-and-set cursor of a registry page (migration 0010), against the database.
+final class RegistryIngestTests: RouteTestCase {
+    func page(_ ids: [String], next: String?) throws -> (RegistryPage, [UInt8]) {
+        let items = ids.map { #"{"jobId":"\#($0)","status":"COMPLETED","updatedAt":"2026-11-21T10:00:00Z","canonicalPayload":{"n":1}}"# }
+        let cursor = next.map { "\"\($0)\"" } ?? "null"
+        let body = Array(#"{"items":[\#(items.joined(separator: ","))],"nextCursor":\#(cursor),"hasMore":false}"#.utf8)
+        return (try RegistryPage.parse(body), body)
+    }
+
+    func testAPageAppliesOnlyFromTheCursorItStartedAtAndANullCursorKeepsTheStoredOne() throws {
+        let db = app.db
+        let region = "cas-\(UInt32.random(in: 0...UInt32.max))"
+        _ = try RegionStore(db: db).add(id: region, settings: .init(baseURL: "https://registry.example.com"))
+        let run = try SweepRunStore(db: db).start(region: region, trigger: "test")
+        let jobs = JobStore(db: db)
+        func stored() throws -> String { try app.scalar("SELECT COALESCE(cursor, '-') FROM regions WHERE id = \(region)") }
+        func revisions() throws -> String { try app.scalar("SELECT count(*)::text FROM job_revisions WHERE region_id = \(region)") }
+
+        let (first, firstBody) = try page(["a", "b"], next: "c1")
+        XCTAssertEqual(try jobs.ingest(region: region, sweepRun: run, expectedCursor: nil, nextCursor: "c1", items: first.items, body: firstBody), 2)
+        XCTAssertEqual(try stored(), "c1")
+        // A second sweeper that started from the old position loses: nothing applied, cursor unmoved.
+        let (stale, staleBody) = try page(["x"], next: "c9")
+        XCTAssertNil(try jobs.ingest(region: region, sweepRun: run, expectedCursor: nil, nextCursor: "c9", items: stale.items, body: staleBody))
+        XCTAssertEqual(try stored(), "c1")
+        XCTAssertEqual(try revisions(), "2")
+        // A last page without a cursor keeps the stored one.
+        let (last, lastBody) = try page(["c"], next: nil)
+        XCTAssertEqual(try jobs.ingest(region: region, sweepRun: run, expectedCursor: "c1", nextCursor: nil, items: last.items, body: lastBody), 1)
+        XCTAssertEqual(try stored(), "c1")
+        XCTAssertEqual(try revisions(), "3")
+    }
+}
