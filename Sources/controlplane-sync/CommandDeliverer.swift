@@ -11,7 +11,6 @@ import ServiceLog
 struct CommandDeliverer {
     let db: PostgresConnection
     let configuration: SyncConfiguration
-    let http: HTTPClient
     let logger: Logger
     let shared: DeliveryRun
     var retrySchedule = RetrySchedule.commands
@@ -33,10 +32,10 @@ struct CommandDeliverer {
             body.key("issuedAt"); body.timestamp(command.issuedAt)
             body.endObject()
             let client = RegistryClient(region: command.region, baseURL: command.baseURL, requestsPerSecond: 0,
-                                        configuration: configuration, http: http)
+                                        configuration: configuration)
             var status = "DELIVERED", error: String?, delay = 0.0
             do {
-                _ = try client.send(method: "POST", path: "/v1/registry/commands", body: Data(body.bytes), scope: "registry:commands:write")
+                _ = try client.send(method: "POST", path: "/v1/registry/commands", body: body.bytes, scope: "registry:commands:write")
             } catch let failure as RegistryClient.Failure {
                 error = failure.description
                 if case .status(let code, _) = failure, (400..<500).contains(code), code != 408, code != 429 {

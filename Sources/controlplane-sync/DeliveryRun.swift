@@ -43,28 +43,9 @@ final class DeliveryRun: @unchecked Sendable {
     }
 
     /// `workers` bodies on their own threads, each with its own connection, until the outbox
-    /// has nothing due or the budget is spent; the first error (a lost database) is rethrown
-    /// after all have stopped, else the summaries are added up.
+    /// has nothing due or the budget is spent; their summaries added up.
     func deliver(workers: Int, connect: () throws -> PostgresConnection,
                  worker: @escaping @Sendable (PostgresConnection) throws -> DeliverySummary) throws -> DeliverySummary {
-        let connections = try (0..<max(1, workers)).map { _ in UncheckedHandoff(try connect()) }
-        let results = Mutex<[Result<DeliverySummary, Error>]>([])
-        let group = DispatchGroup()
-        for connection in connections {
-            group.enter()
-            Thread.detachNewThread {
-                let result = Result { try worker(connection.value) }
-                results.withLock { $0.append(result) }
-                group.leave()
-            }
-        }
-        group.wait()
-        return try results.withLock { $0 }.reduce(DeliverySummary()) { $0 + (try $1.get()) }
+        try runWorkers(workers, connect: connect, body: worker).reduce(DeliverySummary(), +)
     }
-}
-
-/// A connection handed to the one thread that will use it.
-private struct UncheckedHandoff<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

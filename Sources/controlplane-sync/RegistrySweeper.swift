@@ -10,7 +10,6 @@ import ServiceLog
 struct RegistrySweeper {
     let db: PostgresConnection
     let configuration: SyncConfiguration
-    let http: HTTPClient
     let logger: Logger
 
     typealias Region = RegionStore.SweepTarget
@@ -36,8 +35,9 @@ struct RegistrySweeper {
         let started = Date()
         let runs = SweepRunStore(db: db)
         let run = try runs.start(region: region.id, trigger: trigger)
+        // The region's budget for this run, Retry-After waits included: past it, stop cleanly.
         let client = RegistryClient(region: region.id, baseURL: region.baseURL, requestsPerSecond: region.requestsPerSecond,
-                                    configuration: configuration, http: http)
+                                    configuration: configuration, deadline: started.addingTimeInterval(Double(region.sweepBudgetSeconds)))
         var cursor = region.cursor
         var pages = 0, records = 0, revisions = 0, bytes = 0
         var failure: String?
@@ -63,9 +63,16 @@ struct RegistrySweeper {
                     cursor = page.nextCursor ?? cursor  // none on a last page: the stored one stands
                     guard page.hasMore, page.nextCursor != nil else { break pageLoop }
                     continue pageLoop
+                } catch RegistryClient.Failure.budgetSpent {
+                    failure = "sweep budget of \(region.sweepBudgetSeconds) s spent"
+                    break pageLoop
                 } catch let error as RegistryClient.Failure {
                     if case .status(let code, let retryAfter) = error, code == 429 || code == 503, let retryAfter, attempt < configuration.maxAttempts {
                         let wait = min(retryAfter, configuration.maxRetryAfterSeconds)
+                        guard wait < client.remainingSeconds else {
+                            failure = "sweep budget of \(region.sweepBudgetSeconds) s spent (the registry asked to wait \(Int(retryAfter)) s)"
+                            break pageLoop
+                        }
                         logger.info("registry asked to wait", ["region": .string(region.id), "status": .int(code), "retryAfter": .double(wait)])
                         Thread.sleep(forTimeInterval: wait)
                         continue
@@ -76,6 +83,7 @@ struct RegistrySweeper {
                 }
                 guard attempt < configuration.maxAttempts else { break pageLoop }
                 let delay = configuration.backoff(attempt: attempt)
+                guard delay < client.remainingSeconds else { break pageLoop }
                 logger.warning("registry page failed; retrying", ["region": .string(region.id), "attempt": .int(attempt),
                                                                   "error": .string(failure ?? ""), "backoffSeconds": .double(delay)])
                 Thread.sleep(forTimeInterval: delay)

@@ -20,21 +20,28 @@ struct Sync: ParsableCommand {
             commandName: "registry-sweep",
             abstract: "Pull job telemetry and nodes from regional registries, metered, then apply the governance rules.")
         @Option(help: "Only this region.") var region: String?
+        @Option(help: "Regions swept at once, each by its own worker and database connection (1–32): a stuck registry holds one worker, never the others' regions.")
+        var parallel = 4
 
         func run() throws {
             let logger = Logger(component: "controlplane-sync")
             let environment = try loadEnvironment()
             let configuration = try syncConfiguration(environment)
             do { _ = try configuration.signer() } catch { throw fail(78, "\(error)") }
+            guard (1...32).contains(parallel) else { throw fail(64, "--parallel must be from 1 to 32") }
             let db = try connect(environment)
-            let sweeper = RegistrySweeper(db: db, configuration: configuration, http: HTTPClient(), logger: logger)
-            var degraded = 0
-            try withDatabase {
-                let regions = try sweeper.regions(only: region)
-                if let region, regions.isEmpty { throw fail(78, "no enabled region \(region)") }
-                for region in regions {
-                    if case .swept(let outcome, _, _, _, _, _) = try sweeper.sweep(region, trigger: "timer"), outcome != .ok { degraded += 1 }
-                }
+            let regions = try withDatabase { try RegistrySweeper(db: db, configuration: configuration, logger: logger).regions(only: region) }
+            if let region, regions.isEmpty { throw fail(78, "no enabled region \(region)") }
+            let queue = RegionQueue(regions)
+            let degraded = try withDatabase {
+                try runWorkers(min(parallel, max(1, regions.count)), connect: { try connect(environment) }) { db in
+                    let sweeper = RegistrySweeper(db: db, configuration: configuration, logger: logger)
+                    var degraded = 0
+                    while let next = queue.next() {
+                        if case .swept(let outcome, _, _, _, _, _) = try sweeper.sweep(next, trigger: "timer"), outcome != .ok { degraded += 1 }
+                    }
+                    return degraded
+                }.reduce(0, +)
             }
             if degraded > 0 { throw ExitCode(2) }
         }
@@ -68,14 +75,13 @@ struct Sync: ParsableCommand {
                 destinations = try WebhookDestinationPolicy(environment: environment)
             } catch { throw fail(78, "\(error)") }
             let configuration = try syncConfiguration(environment)
-            let http = HTTPClient()
-            let sweeper = RegistrySweeper(db: db, configuration: configuration, http: http, logger: logger)
+            let sweeper = RegistrySweeper(db: db, configuration: configuration, logger: logger)
             try withDatabase {
                 let jobs = try AdminJobRunner(db: db, sweeper: sweeper, configuration: configuration, logger: logger).run(max: 20)
                 let commandRun = DeliveryRun(maxMessages: max), webhookRun = DeliveryRun(maxMessages: max)
                 let commands = configuration.signingKeys.isEmpty ? DeliverySummary()
                     : try commandRun.deliver(workers: workers, connect: { try connect(environment) }) { db in
-                        try CommandDeliverer(db: db, configuration: configuration, http: HTTPClient(), logger: logger, shared: commandRun).run()
+                        try CommandDeliverer(db: db, configuration: configuration, logger: logger, shared: commandRun).run()
                     }
                 let webhooks = try webhookRun.deliver(workers: workers, connect: { try connect(environment) }) { db in
                     try WebhookDeliverer(db: db, logger: logger, retrySchedule: schedule, timeoutSeconds: timeout,

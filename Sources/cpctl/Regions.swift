@@ -11,6 +11,8 @@ struct Regions: ParsableCommand {
         @Option(name: .customLong("page-size"), help: "Jobs per registry request (1–1000, default 200).") var pageSize: Int?
         @Option(name: .customLong("rate"), help: "Requests per second to this registry (0 = unmetered, default 5).") var rate: Double?
         @Option(name: .customLong("max-records"), help: "Records per sweep run (default 20000).") var maxRecords: Int?
+        @Option(name: .customLong("sweep-budget"), help: "Seconds one run may spend on this region, Retry-After waits included (1–3600, default 120).")
+        var sweepBudget: Int?
     }
 
     static func check(_ settings: RegionStore.Settings, creating: Bool) throws {
@@ -30,7 +32,7 @@ struct Regions: ParsableCommand {
         func run() throws {
             if let problem = RegionStore.idProblem(id) { throw ValidationError("--id \(problem)") }
             let settings = RegionStore.Settings(baseURL: baseURL, pageSize: sync.pageSize, requestsPerSecond: sync.rate,
-                                                maxRecordsPerRun: sync.maxRecords)
+                                                maxRecordsPerRun: sync.maxRecords, sweepBudgetSeconds: sync.sweepBudget)
             try Regions.check(settings, creating: true)
             let store = RegionStore(db: try database.connect())
             printJSON(try reportingProblems { try store.add(id: id, settings: settings).json })
@@ -56,7 +58,7 @@ struct Regions: ParsableCommand {
 
         func run() throws {
             let settings = RegionStore.Settings(baseURL: baseURL, pageSize: sync.pageSize, requestsPerSecond: sync.rate,
-                                                maxRecordsPerRun: sync.maxRecords, enabled: sweep)
+                                                maxRecordsPerRun: sync.maxRecords, enabled: sweep, sweepBudgetSeconds: sync.sweepBudget)
             try Regions.check(settings, creating: false)
             let store = RegionStore(db: try database.connect())
             printJSON(try reportingProblems { try store.update(id: id, settings: settings).json })

@@ -11,8 +11,9 @@ Test control API (never used by the sync):
   POST /_control/items      [{"jobId","status","updatedAt","payload": "<raw JSON text>"} | "payloadB64"]
   POST /_control/generate   {"count", "minSize", "maxSize", "statuses", "prefix", "seed"}
   POST /_control/nodes      {"items": [...]}    (stored and served as sent)
-  POST /_control/faults     [{"kind": "429"|"503"|"500"|"malformed"|"truncated"|"slow"|"down"|"400",
-                              "retryAfter": s, "delay": s, "count": n, "path": "jobs"|"nodes"|"commands"}]
+  POST /_control/faults     [{"kind": "429"|"503"|"500"|"malformed"|"truncated"|"slow"|"down"|"400"|"drip"|"big",
+                              "retryAfter": s, "delay": s, "interval": s, "size": bytes, "count": n,
+                              "path": "jobs"|"nodes"|"commands"}]
   POST /_control/options    {"nullLastCursor": true}
   GET  /_control/requests   every registry request: method, path, query, headers, body (base64)
   GET  /_control/commands   commands applied (once each), with "_appliedAt" (Unix time)
@@ -129,6 +130,35 @@ class Handler(BaseHTTPRequestHandler):
         elif kind == "slow":
             time.sleep(fault.get("delay", 2))
             return False
+        elif kind == "drip":
+            # Promise a large body and send one byte every `interval` seconds: never idle long
+            # enough for an idle timer, never done (bounded at 120 s, or until the client leaves).
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", "1000000")
+            self.end_headers()
+            deadline = time.time() + 120
+            try:
+                while time.time() < deadline:
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(fault.get("interval", 1))
+            except OSError:
+                pass
+            self.close_connection = True
+        elif kind == "big":
+            size = fault.get("size", 200_000_000)
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(size))
+            self.end_headers()
+            chunk = b" " * 65536
+            try:
+                for _ in range(size // len(chunk)):
+                    self.wfile.write(chunk)
+            except OSError:
+                pass
+            self.close_connection = True
         return True
 
     def do_GET(self):

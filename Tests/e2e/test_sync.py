@@ -340,3 +340,50 @@ def test_a_registry_over_plain_http_beyond_loopback_is_never_called(env, control
     error = sql(env, f"SELECT outcome || '|' || error FROM sweep_runs WHERE region_id = '{region}'").stdout.strip()
     assert error.startswith("FAILED|") and "not https" in error, error
     sql(env, f"UPDATE regions SET enabled = false WHERE id = '{region}'")
+
+
+def test_a_dripping_registry_costs_its_own_budget_not_the_run(env, control):
+    """Two regions swept in parallel, one registry sending a byte a second forever: the healthy
+    region is swept and stays healthy, the dripping one stops at its budget, and the run ends
+    within that budget plus a margin (an idle timer alone would wait for minutes)."""
+    healthy, dripping = FakeRegistry(), FakeRegistry()
+    try:
+        sql(env, "UPDATE regions SET enabled = false")  # only this test's regions take part
+        healthy.add_items([payload_item(f"ok-{i}", b"{}") for i in range(5)])
+        dripping.control("faults", [{"kind": "drip", "interval": 1, "count": 100}])
+        good = control.add_region(healthy.url, requestsPerSecond=0)
+        bad = control.add_region(dripping.url, requestsPerSecond=0, sweepBudgetSeconds=3)
+        started = time.monotonic()
+        r = run_sync(env, "registry-sweep", "--parallel", "2")
+        elapsed = time.monotonic() - started
+        assert r.returncode == 2, r.stderr  # one region did not end OK
+        assert elapsed < 3 + 8, elapsed
+        assert control.get(f"/control/v1/regions/{good}").json()["lastSweepOutcome"] == "OK"
+        assert control.get(f"/control/v1/regions/{good}").json()["health"] == "HEALTHY"
+        assert sql(env, f"SELECT count(*) FROM jobs WHERE region_id = '{good}'").stdout.strip() == "5"
+        run = sql(env, f"SELECT outcome || '|' || error FROM sweep_runs WHERE region_id = '{bad}'").stdout.strip()
+        assert run.startswith("FAILED|") and "sweep budget of 3 s spent" in run, run
+        routed = sql(env, f"SELECT count(*) FROM governance_commands WHERE kind = 'PARTNER_ROUTING' AND target = '{good}'").stdout.strip()
+        assert routed == "0"
+    finally:
+        healthy.stop()
+        dripping.stop()
+        sql(env, "UPDATE regions SET enabled = false")
+
+
+def test_retry_after_beyond_the_budget_and_oversized_answers_stop_the_region(env, registry, control):
+    registry.control("faults", [{"kind": "429", "retryAfter": 60, "count": 100}])
+    waiting = control.add_region(registry.url, sweepBudgetSeconds=2)
+    started = time.monotonic()
+    r = run_sync(env, "registry-sweep", "--region", waiting)
+    assert r.returncode == 2 and time.monotonic() - started < 2 + 8
+    error = sql(env, f"SELECT error FROM sweep_runs WHERE region_id = '{waiting}'").stdout.strip()
+    assert "the registry asked to wait 60 s" in error, error
+    registry.control("faults", [{"kind": "big", "size": 5_000_000, "count": 100}])
+    large = control.add_region(registry.url)
+    r = run_sync(env, "registry-sweep", "--region", large, extra={"CONTROLPLANE_SYNC_MAX_RESPONSE_BYTES": "1048576"})
+    assert r.returncode == 2
+    error = sql(env, f"SELECT error FROM sweep_runs WHERE region_id = '{large}'").stdout.strip()
+    assert "answer larger than 1048576 bytes" in error, error
+    for region in (waiting, large):
+        control.patch(f"/control/v1/regions/{region}", {"enabled": False})

@@ -13,10 +13,12 @@ public struct RegionStore {
         public var requestsPerSecond: Double?
         public var maxRecordsPerRun: Int?
         public var enabled: Bool?
+        /// Seconds one run may spend on this region, Retry-After waits included.
+        public var sweepBudgetSeconds: Int?
         public init(baseURL: String? = nil, pageSize: Int? = nil, requestsPerSecond: Double? = nil,
-                    maxRecordsPerRun: Int? = nil, enabled: Bool? = nil) {
+                    maxRecordsPerRun: Int? = nil, enabled: Bool? = nil, sweepBudgetSeconds: Int? = nil) {
             self.baseURL = baseURL; self.pageSize = pageSize; self.requestsPerSecond = requestsPerSecond
-            self.maxRecordsPerRun = maxRecordsPerRun; self.enabled = enabled
+            self.maxRecordsPerRun = maxRecordsPerRun; self.enabled = enabled; self.sweepBudgetSeconds = sweepBudgetSeconds
         }
 
         /// Field complaints, named as in the API. `allowHTTP` is the development setting
@@ -36,6 +38,7 @@ public struct RegionStore {
             if let n = pageSize, !(1...1000).contains(n) { out.append(("pageSize", "must be 1 to 1000")) }
             if let r = requestsPerSecond, !(r >= 0 && r <= 1000) { out.append(("requestsPerSecond", "must be 0 (unmetered) to 1000")) }
             if let n = maxRecordsPerRun, !(1...10_000_000).contains(n) { out.append(("maxRecordsPerRun", "must be 1 to 10000000")) }
+            if let n = sweepBudgetSeconds, !(1...3600).contains(n) { out.append(("sweepBudgetSeconds", "must be 1 to 3600")) }
             return out
         }
     }
@@ -74,9 +77,10 @@ public struct RegionStore {
         public static let columns = """
             id, base_url, enabled, page_size, requests_per_second, max_records_per_run, health, health_reason,
             health_changed_at, partner_routing_to, last_sweep_at, last_sweep_outcome, last_good_sweep_at,
-            cursor IS NOT NULL
+            cursor IS NOT NULL, sweep_budget_seconds
             """
         public let id: String, baseURL: String, enabled: Bool, pageSize: Int, requestsPerSecond: Double, maxRecordsPerRun: Int
+        public let sweepBudgetSeconds: Int
         public let health: String, healthReason: String?, healthChangedAt: String, partnerRoutingTo: String?
         public let lastSweepAt: String?, lastSweepOutcome: String?, lastGoodSweepAt: String?, hasCursor: Bool
         public init(row: inout PostgresRowReader) throws {
@@ -84,7 +88,7 @@ public struct RegionStore {
             requestsPerSecond = try row.next(); maxRecordsPerRun = try row.next(); health = try row.next()
             healthReason = try row.next(); healthChangedAt = try row.next(); partnerRoutingTo = try row.next()
             lastSweepAt = try row.next(); lastSweepOutcome = try row.next(); lastGoodSweepAt = try row.next()
-            hasCursor = try row.next()
+            hasCursor = try row.next(); sweepBudgetSeconds = try row.next()
         }
 
         public func write(to json: inout JSONWriter) {
@@ -103,6 +107,7 @@ public struct RegionStore {
             json.key("lastSweepOutcome"); json.string(lastSweepOutcome)
             json.key("lastGoodSweepAt"); json.timestamp(lastGoodSweepAt)
             json.key("hasCursor"); json.bool(hasCursor)
+            json.key("sweepBudgetSeconds"); json.int(sweepBudgetSeconds)
             json.endObject()
         }
 
@@ -116,9 +121,9 @@ public struct RegionStore {
     public func add(id: String, settings: Settings) throws -> Row {
         do {
             return try db.query("""
-                INSERT INTO regions (id, base_url, page_size, requests_per_second, max_records_per_run, enabled)
+                INSERT INTO regions (id, base_url, page_size, requests_per_second, max_records_per_run, enabled, sweep_budget_seconds)
                 VALUES (\(id), \(settings.baseURL ?? ""), \(settings.pageSize ?? 200), \(settings.requestsPerSecond ?? 5),
-                        \(settings.maxRecordsPerRun ?? 20000), \(settings.enabled ?? true))
+                        \(settings.maxRecordsPerRun ?? 20000), \(settings.enabled ?? true), \(settings.sweepBudgetSeconds ?? 120))
                 RETURNING \(columns: Row.self)
                 """).first(Row.self)!
         } catch let error as PostgresError where error.kind == .uniqueViolation {
@@ -132,7 +137,8 @@ public struct RegionStore {
                    page_size = COALESCE(\(settings.pageSize), page_size),
                    requests_per_second = COALESCE(\(settings.requestsPerSecond), requests_per_second),
                    max_records_per_run = COALESCE(\(settings.maxRecordsPerRun), max_records_per_run),
-                   enabled = COALESCE(\(settings.enabled), enabled), updated_at = now()
+                   enabled = COALESCE(\(settings.enabled), enabled),
+                   sweep_budget_seconds = COALESCE(\(settings.sweepBudgetSeconds), sweep_budget_seconds), updated_at = now()
             WHERE id = \(id)
             RETURNING \(columns: Row.self)
             """)
@@ -174,11 +180,13 @@ public struct RegionStore {
 
     /// What a sweep needs of a region.
     public struct SweepTarget: PostgresRowDecodable, Sendable {
-        public static let columns = "id, base_url, page_size, requests_per_second, max_records_per_run, cursor"
+        public static let columns = "id, base_url, page_size, requests_per_second, max_records_per_run, cursor, sweep_budget_seconds"
         public let id: String, baseURL: String, pageSize: Int, requestsPerSecond: Double, maxRecords: Int, cursor: String?
+        public let sweepBudgetSeconds: Int
         public init(row: inout PostgresRowReader) throws {
             id = try row.next(); baseURL = try row.next(); pageSize = try row.next()
             requestsPerSecond = try row.next(); maxRecords = try row.next(); cursor = try row.next()
+            sweepBudgetSeconds = try row.next()
         }
     }
 

@@ -10,14 +10,15 @@ enum RegionHandlers {
         var requestsPerSecond: Double?
         var maxRecordsPerRun: Int?
         var enabled: Bool?
+        var sweepBudgetSeconds: Int?
 
         var settings: RegionStore.Settings {
             .init(baseURL: baseUrl, pageSize: pageSize, requestsPerSecond: requestsPerSecond,
-                  maxRecordsPerRun: maxRecordsPerRun, enabled: enabled)
+                  maxRecordsPerRun: maxRecordsPerRun, enabled: enabled, sweepBudgetSeconds: sweepBudgetSeconds)
         }
     }
 
-    static let keys: Set<String> = ["baseUrl", "pageSize", "requestsPerSecond", "maxRecordsPerRun", "enabled"]
+    static let keys: Set<String> = ["baseUrl", "pageSize", "requestsPerSecond", "maxRecordsPerRun", "enabled", "sweepBudgetSeconds"]
 
     @Sendable static func list(_ context: RequestContext) throws -> Response {
         try context.requireControlToken()
