@@ -11,6 +11,15 @@ struct RegistrySweeper {
     let db: PostgresConnection
     let configuration: SyncConfiguration
     let logger: Logger
+    let notify = SystemdNotify()
+    let progress: ProgressClock
+
+    init(db: PostgresConnection, configuration: SyncConfiguration, logger: Logger) {
+        self.db = db
+        self.configuration = configuration
+        self.logger = logger
+        progress = ProgressClock(intervalSeconds: configuration.progressSeconds)
+    }
 
     typealias Region = RegionStore.SweepTarget
 
@@ -60,6 +69,7 @@ struct RegistrySweeper {
                         break pageLoop
                     }
                     pages += 1; records += page.items.count; revisions += applied; bytes += body.count
+                    reportProgress(run: run, region: region.id, started: started, totals: (pages, records, revisions, bytes))
                     cursor = page.nextCursor ?? cursor  // none on a last page: the stored one stands
                     guard page.hasMore, page.nextCursor != nil else { break pageLoop }
                     continue pageLoop
@@ -119,6 +129,19 @@ struct RegistrySweeper {
                                      "records": .int(records), "revisions": .int(revisions), "bytes": .int(bytes),
                                      "durationMs": .int(durationMs), "error": .string(failure ?? "")])
         return .swept(outcome: outcome, pages: pages, records: records, revisions: revisions, bytes: bytes, error: failure)
+    }
+
+    /// After each page the run's row shows how far it got (an operator watching a long backlog
+    /// sees it move); about every `progressSeconds` a log line and systemd's STATUS say so too.
+    private func reportProgress(run: Int64, region: String, started: Date, totals: (Int, Int, Int, Int)) {
+        var sums = SweepRunStore.Totals()
+        (sums.pages, sums.records, sums.revisions, sums.bytes) = totals
+        try? SweepRunStore(db: db).progress(run, totals: sums)
+        guard progress.due() else { return }
+        let seconds = Int(Date().timeIntervalSince(started))
+        logger.info("sweep progress", ["region": .string(region), "pages": .int(totals.0), "records": .int(totals.1),
+                                       "revisions": .int(totals.2), "seconds": .int(seconds)])
+        notify.status("registry-sweep: \(region) \(totals.0) pages, \(totals.1) records in \(seconds) s")
     }
 
     private func syncNodes(client: RegistryClient, region: String) throws {

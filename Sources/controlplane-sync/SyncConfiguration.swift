@@ -14,6 +14,8 @@ struct SyncConfiguration {
     var registryAllowHTTP: Bool
     /// The largest registry answer read (`CONTROLPLANE_SYNC_MAX_RESPONSE_BYTES`, default 64 MiB).
     var maxResponseBytes: Int
+    /// How often a sweep logs its progress and tells systemd (`CONTROLPLANE_SYNC_PROGRESS_SECONDS`).
+    var progressSeconds: Double
     var nodeStaleSeconds: Int
     var regionStaleSeconds: Int
     var rules: GovernanceRules.Settings
@@ -28,6 +30,7 @@ struct SyncConfiguration {
         maxRetryAfterSeconds = try environment.double("CONTROLPLANE_SYNC_MAX_RETRY_AFTER_SECONDS", default: 60)
         registryAllowHTTP = try environment.bool("CONTROLPLANE_REGISTRY_ALLOW_HTTP", default: false)
         maxResponseBytes = try environment.int("CONTROLPLANE_SYNC_MAX_RESPONSE_BYTES", default: 64 << 20, range: 1024...(1 << 30))
+        progressSeconds = try environment.double("CONTROLPLANE_SYNC_PROGRESS_SECONDS", default: 10)
         nodeStaleSeconds = try environment.int("CONTROLPLANE_NODE_STALE_SECONDS", default: 40, range: 1...86_400)
         regionStaleSeconds = try environment.int("CONTROLPLANE_REGION_STALE_SECONDS", default: 900, range: 10...604_800)
         rules = try GovernanceRules.Settings(environment: environment)

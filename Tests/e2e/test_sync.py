@@ -387,3 +387,36 @@ def test_retry_after_beyond_the_budget_and_oversized_answers_stop_the_region(env
     assert "answer larger than 1048576 bytes" in error, error
     for region in (waiting, large):
         control.patch(f"/control/v1/regions/{region}", {"enabled": False})
+
+
+def test_a_long_sweep_shows_its_progress(env, registry, control, tmp_path):
+    """The run's row moves after each page, and about every CONTROLPLANE_SYNC_PROGRESS_SECONDS a
+    log line and a systemd STATUS= datagram (to $NOTIFY_SOCKET) say how far it got."""
+    import socket as sockets
+    registry.add_items([payload_item(f"pr-{i}", b"{}") for i in range(12)])
+    region = control.add_region(registry.url, pageSize=2, requestsPerSecond=4)  # 6 pages over ~1.5 s
+    listener = sockets.socket(sockets.AF_UNIX, sockets.SOCK_DGRAM)
+    path = str(tmp_path / "notify.sock")
+    listener.bind(path)
+    listener.settimeout(0.2)
+    output = output_log(env, "sync")
+    with open(output, "wb") as log:
+        process = subprocess.Popen([env["CONTROLPLANE_SYNC"], "registry-sweep", "--region", region],
+                                   env=sync_environment(env, {"NOTIFY_SOCKET": path, "CONTROLPLANE_SYNC_PROGRESS_SECONDS": "0.3"}),
+                                   stdout=log, stderr=subprocess.STDOUT)
+        mid_run = wait_until(lambda: sql(env, f"SELECT pages FROM sweep_runs WHERE region_id = '{region}' "
+                                              "AND finished_at IS NULL AND pages >= 1").stdout.strip(), timeout=20, interval=0.05)
+        assert process.wait(60) == 0
+    assert mid_run, "the run's row showed no page before the run ended"
+    statuses = []
+    try:
+        while True:
+            statuses.append(listener.recv(4096).decode())
+    except (sockets.timeout, BlockingIOError):
+        pass
+    listener.close()
+    assert any(s.startswith(f"STATUS=registry-sweep: {region} ") and "records" in s for s in statuses), statuses
+    progress = [json.loads(line) for line in open(output) if '"sweep progress"' in line]
+    assert len(progress) >= 2 and progress[-1]["region"] == region, progress
+    assert sql(env, f"SELECT pages, records FROM sweep_runs WHERE region_id = '{region}'").stdout.strip() == "6|12"
+    control.patch(f"/control/v1/regions/{region}", {"enabled": False})

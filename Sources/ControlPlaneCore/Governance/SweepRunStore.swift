@@ -24,6 +24,15 @@ public struct SweepRunStore {
             """)
     }
 
+    /// The totals so far of a run still going.
+    public func progress(_ id: Int64, totals: Totals) throws {
+        try db.query("""
+            UPDATE sweep_runs SET pages = \(totals.pages), records = \(totals.records), revisions = \(totals.revisions),
+                   bytes = \(totals.bytes)
+            WHERE id = \(id) AND finished_at IS NULL
+            """)
+    }
+
     /// Records taken in by each region's last finished sweep (metrics).
     public func lastRecordsByRegion() throws -> [String: Int] {
         let rows = try db.query("""
