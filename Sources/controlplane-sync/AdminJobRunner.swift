@@ -14,7 +14,7 @@ struct AdminJobRunner {
     func run(max: Int) throws -> Int {
         let jobs = AdminJobStore(db: db)
         var done = 0
-        while done < max, let job = try jobs.claimNext() {
+        while done < max, let job = try jobs.claimNext(leaseSeconds: configuration.adminJobLeaseSeconds) {
             let (status, result) = execute(job)
             try jobs.finish(job.id, status: status, resultJSON: result)
             logger.info("admin job finished", ["adminJob": .string(job.id), "kind": .string(job.kind), "status": .string(status)])

@@ -47,7 +47,8 @@ struct CommandDeliverer {
                     status = "FAILED"
                 }
             }
-            try commands.recordDelivery(id: command.id, status: status, attempts: attempt, error: error, retryAfterSeconds: delay)
+            try commands.recordDelivery(id: command.id, from: command.status, status: status, attempts: attempt, error: error,
+                                        retryAfterSeconds: delay)
             logger.info("command delivery", ["commandId": .string(command.id), "region": .string(command.region),
                                              "attempt": .int(attempt), "status": .string(status), "error": .string(error ?? "")])
             return switch status {

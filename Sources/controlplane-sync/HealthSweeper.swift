@@ -10,6 +10,28 @@ struct HealthSweeper {
     let configuration: SyncConfiguration
     let logger: Logger
 
+    /// Work nobody will finish: admin jobs whose runner died, commands never acknowledged,
+    /// tenants stuck provisioning.
+    func releaseStuckWork() throws -> (lostRunners: Int, unacknowledged: Int, provisioningTimeouts: Int) {
+        let lost = try AdminJobStore(db: db).failLostRunners()
+        for id in lost { logger.warning("admin job failed: runner lost", ["adminJob": .string(id)]) }
+        let unacknowledged = try GovernanceCommandStore(db: db).markUnacknowledged(olderThanSeconds: configuration.commandAckSeconds)
+        for id in unacknowledged { logger.warning("command unacknowledged: delivering again", ["commandId": .string(id)]) }
+        let stuck = try TenantStore(db: db).stuckProvisioning(olderThanSeconds: configuration.provisioningTimeoutSeconds)
+        let tenants = TenantService(db: db, actor: "rule:provisioning-timeout")
+        var timedOut = 0
+        for id in stuck {
+            do {
+                _ = try tenants.perform(.siteFailed, on: id, reason: "timeout")
+                timedOut += 1
+                logger.warning("tenant provisioning timed out", ["tenantId": .string(id)])
+            } catch TenantFailure.illegalTransition {
+                continue  // moved on meanwhile (a callback arrived)
+            }
+        }
+        return (lost.count, unacknowledged.count, timedOut)
+    }
+
     func run() throws -> (staleNodes: Int, staleRegions: Int) {
         let marked = try NodeStore(db: db).markStale(graceSeconds: configuration.nodeStaleSeconds)
         let regions = try RegionStore(db: db).staleRegions(olderThanSeconds: configuration.regionStaleSeconds)

@@ -16,6 +16,10 @@ struct SyncConfiguration {
     var maxResponseBytes: Int
     /// How often a sweep logs its progress and tells systemd (`CONTROLPLANE_SYNC_PROGRESS_SECONDS`).
     var progressSeconds: Double
+    /// Deadlines for stuck work (README, "Stuck work").
+    var adminJobLeaseSeconds: Int
+    var commandAckSeconds: Int
+    var provisioningTimeoutSeconds: Int
     var nodeStaleSeconds: Int
     var regionStaleSeconds: Int
     var rules: GovernanceRules.Settings
@@ -31,6 +35,10 @@ struct SyncConfiguration {
         registryAllowHTTP = try environment.bool("CONTROLPLANE_REGISTRY_ALLOW_HTTP", default: false)
         maxResponseBytes = try environment.int("CONTROLPLANE_SYNC_MAX_RESPONSE_BYTES", default: 64 << 20, range: 1024...(1 << 30))
         progressSeconds = try environment.double("CONTROLPLANE_SYNC_PROGRESS_SECONDS", default: 10)
+        // A sweep cannot outlast its region's budget (at most 3600 s): the lease adds a margin.
+        adminJobLeaseSeconds = try environment.int("CONTROLPLANE_ADMIN_JOB_LEASE_SECONDS", default: 3900, range: 60...86_400)
+        commandAckSeconds = try environment.int("CONTROLPLANE_COMMAND_ACK_SECONDS", default: 3600, range: 1...604_800)
+        provisioningTimeoutSeconds = try environment.int("CONTROLPLANE_PROVISIONING_TIMEOUT_SECONDS", default: 3600, range: 1...604_800)
         nodeStaleSeconds = try environment.int("CONTROLPLANE_NODE_STALE_SECONDS", default: 40, range: 1...86_400)
         regionStaleSeconds = try environment.int("CONTROLPLANE_REGION_STALE_SECONDS", default: 900, range: 10...604_800)
         rules = try GovernanceRules.Settings(environment: environment)

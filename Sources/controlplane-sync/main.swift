@@ -106,11 +106,15 @@ struct Sync: ParsableCommand {
             let logger = Logger(component: "controlplane-sync")
             let environment = try loadEnvironment()
             let db = try connect(environment)
-            let result = try withDatabase { try HealthSweeper(db: db, configuration: try syncConfiguration(environment), logger: logger).run() }
+            let sweeper = HealthSweeper(db: db, configuration: try syncConfiguration(environment), logger: logger)
+            let result = try withDatabase { try sweeper.run() }
+            let stuck = try withDatabase { try sweeper.releaseStuckWork() }
             let retention = try TrialSettings(environment: environment).attemptRetentionDays
             let purged = try withDatabase { try SignupAttemptStore(db: db).purge(olderThanDays: retention) }
             logger.info("health sweep finished", ["staleNodesMarked": .int(result.staleNodes), "staleRegions": .int(result.staleRegions),
-                                                  "signupAttemptsPurged": .int(purged)])
+                                                  "signupAttemptsPurged": .int(purged), "adminJobsRunnerLost": .int(stuck.lostRunners),
+                                                  "commandsUnacknowledged": .int(stuck.unacknowledged),
+                                                  "tenantProvisioningTimeouts": .int(stuck.provisioningTimeouts)])
         }
     }
 }

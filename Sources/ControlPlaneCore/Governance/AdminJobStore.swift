@@ -74,11 +74,12 @@ public struct AdminJobStore {
         return row
     }
 
-    /// Moves the oldest PENDING job to RUNNING (committed), so a crash leaves it visibly
-    /// RUNNING, never run twice.
-    public func claimNext() throws -> Row? {
+    /// Moves the oldest PENDING job to RUNNING (committed) with a lease of `leaseSeconds`, so
+    /// a crash leaves it visibly RUNNING, never run twice, until the lease runs out.
+    public func claimNext(leaseSeconds: Int) throws -> Row? {
         try db.query("""
-            UPDATE admin_jobs SET status = 'RUNNING', started_at = now()
+            UPDATE admin_jobs SET status = 'RUNNING', started_at = now(),
+                   lease_expires_at = now() + make_interval(secs => \(leaseSeconds))
             WHERE id = (SELECT id FROM admin_jobs WHERE status = 'PENDING' ORDER BY requested_at LIMIT 1 FOR UPDATE SKIP LOCKED)
             RETURNING \(columns: Row.self)
             """).first(Row.self)
@@ -88,6 +89,25 @@ public struct AdminJobStore {
         try db.query("""
             UPDATE admin_jobs SET status = \(status), result = \(resultJSON)::jsonb, finished_at = now() WHERE id = \(id)::uuid
             """)
+    }
+
+    /// RUNNING jobs whose lease ran out (their runner died): FAILED, "runner lost". Returns
+    /// their ids.
+    public func failLostRunners() throws -> [String] {
+        let rows = try db.query("""
+            UPDATE admin_jobs SET status = 'FAILED', finished_at = now(), result = '{"error":"runner lost"}'
+            WHERE status = 'RUNNING' AND lease_expires_at < now()
+            RETURNING id::text
+            """)
+        return try (0..<rows.count).map { try rows.decode($0, 0, as: String.self) }
+    }
+
+    /// Jobs by status (metrics).
+    public func countsByStatus() throws -> [String: Int] {
+        let rows = try db.query("SELECT status, count(*)::int FROM admin_jobs GROUP BY status", retryOnConnectionLoss: true)
+        var out: [String: Int] = [:]
+        for row in 0..<rows.count { out[try rows.decode(row, 0, as: String.self)] = try rows.decode(row, 1, as: Int.self) }
+        return out
     }
 
     public func pendingCount() throws -> Int {

@@ -42,7 +42,7 @@ public struct GovernanceCommandStore {
         }
     }
 
-    public static let statuses = ["PENDING", "DELIVERED", "ACKNOWLEDGED", "FAILED"]
+    public static let statuses = ["PENDING", "DELIVERED", "UNACKNOWLEDGED", "ACKNOWLEDGED", "FAILED"]
 
     public struct Row: PostgresRowDecodable, Sendable {
         public static let columns = """
@@ -108,7 +108,7 @@ public struct GovernanceCommandStore {
             let rows = try db.query("SELECT status FROM governance_commands WHERE id = \(id)::uuid FOR UPDATE")
             guard rows.count == 1 else { throw Failure.notFound }
             let status = try rows.decode(0, 0, as: String.self)
-            guard status == "DELIVERED" else { throw Failure.illegalTransition(status) }
+            guard status == "DELIVERED" || status == "UNACKNOWLEDGED" else { throw Failure.illegalTransition(status) }
             try db.query("UPDATE governance_commands SET status = 'ACKNOWLEDGED', acknowledged_at = now() WHERE id = \(id)::uuid")
             try recordEvent(id: id, from: status, to: "ACKNOWLEDGED", actor: actor, detail: detail)
             return try get(id: id)
@@ -152,12 +152,13 @@ public struct GovernanceCommandStore {
 
     /// A PENDING command due for delivery, with its region's registry.
     public struct Due: PostgresRowDecodable, Sendable {
-        public static let columns = "c.id::text, c.region_id, c.kind, c.target, c.params::text, c.issued_at, c.attempts, r.base_url"
+        public static let columns = "c.id::text, c.region_id, c.kind, c.target, c.params::text, c.issued_at, c.attempts, r.base_url, c.status"
         public let id: String, region: String, kind: String, target: String, paramsJSON: String, issuedAt: String
-        public let attempts: Int, baseURL: String
+        public let attempts: Int, baseURL: String, status: String
         public init(row: inout PostgresRowReader) throws {
             id = try row.next(); region = try row.next(); kind = try row.next(); target = try row.next()
             paramsJSON = try row.next(); issuedAt = try row.next(); attempts = try row.next(); baseURL = try row.next()
+            status = try row.next()
         }
     }
 
@@ -166,14 +167,15 @@ public struct GovernanceCommandStore {
         try db.query("""
             SELECT \(columns: Due.self)
             FROM governance_commands c JOIN regions r ON r.id = c.region_id
-            WHERE c.status = 'PENDING' AND c.next_attempt_at <= now()
+            WHERE c.status IN ('PENDING', 'UNACKNOWLEDGED') AND c.next_attempt_at <= now()
               AND c.region_id <> ALL (\(bind: PostgresBind(textArray: regions))::text[])
             ORDER BY c.next_attempt_at, c.issued_at LIMIT 1 FOR UPDATE OF c SKIP LOCKED
             """).first(Due.self)
     }
 
     /// Records a delivery attempt: DELIVERED, FAILED, or still PENDING until `retryAfterSeconds`.
-    public func recordDelivery(id: String, status: String, attempts: Int, error: String?, retryAfterSeconds delay: Double) throws {
+    public func recordDelivery(id: String, from previous: String = "PENDING", status: String, attempts: Int, error: String?,
+                               retryAfterSeconds delay: Double) throws {
         try db.query("""
             UPDATE governance_commands SET status = \(status), attempts = \(attempts), last_error = \(error),
                    delivered_at = CASE WHEN \(status) = 'DELIVERED' THEN now() ELSE delivered_at END,
@@ -181,8 +183,31 @@ public struct GovernanceCommandStore {
             WHERE id = \(id)::uuid
             """)
         if status != "PENDING" {
-            try recordEvent(id: id, from: "PENDING", to: status, actor: "controlplane-sync", detail: error ?? "registry accepted the command")
+            try recordEvent(id: id, from: previous, to: status, actor: "controlplane-sync", detail: error ?? "registry accepted the command")
         }
+    }
+
+    /// Commands DELIVERED longer than `seconds` ago and not acknowledged: UNACKNOWLEDGED, due
+    /// for delivery again under the same commandId (the registry applies it once). Returns their ids.
+    public func markUnacknowledged(olderThanSeconds seconds: Int) throws -> [String] {
+        try db.transaction { db in
+            let rows = try db.query("""
+                UPDATE governance_commands SET status = 'UNACKNOWLEDGED', next_attempt_at = now()
+                WHERE status = 'DELIVERED' AND delivered_at < now() - make_interval(secs => \(seconds))
+                RETURNING id::text
+                """)
+            let ids = try (0..<rows.count).map { try rows.decode($0, 0, as: String.self) }
+            for id in ids {
+                try GovernanceCommandStore(db: db).recordEvent(id: id, from: "DELIVERED", to: "UNACKNOWLEDGED", actor: "controlplane-sync",
+                                                              detail: "no acknowledgement within \(seconds) s; delivering again")
+            }
+            return ids
+        }
+    }
+
+    public func unacknowledgedCount() throws -> Int {
+        try db.query("SELECT count(*)::int FROM governance_commands WHERE status = 'UNACKNOWLEDGED'", retryOnConnectionLoss: true)
+            .decode(0, 0, as: Int.self)
     }
 
     public func pendingCount() throws -> Int {

@@ -87,6 +87,15 @@ public struct TenantStore {
         }
     }
 
+    /// Tenants still `provisioning` with no change for longer than `seconds`.
+    public func stuckProvisioning(olderThanSeconds seconds: Int) throws -> [String] {
+        let rows = try db.query("""
+            SELECT id::text FROM tenants_master
+            WHERE status = 'provisioning' AND updated_at < now() - make_interval(secs => \(seconds)) ORDER BY updated_at LIMIT 1000
+            """)
+        return try (0..<rows.count).map { try rows.decode($0, 0, as: String.self) }
+    }
+
     public func setConnector(_ id: String, kind: String?, credentialRef: String?) throws -> PostgresRows {
         guard TenantValidation.isUUID(id) else { throw TenantFailure.notFound }
         let rows = try db.query("""

@@ -18,6 +18,11 @@ enum OperationsHandlers {
                       ("admin_job", try AdminJobStore(db: db).pendingCount())]
         out += "# HELP controlplane_outbox_pending Messages waiting in each outbox.\n# TYPE controlplane_outbox_pending gauge\n"
         for (outbox, count) in depths { out += "controlplane_outbox_pending{outbox=\"\(outbox)\"} \(count)\n" }
+        out += "# HELP controlplane_admin_jobs Admin jobs by status (FAILED includes runners lost).\n# TYPE controlplane_admin_jobs gauge\n"
+        let jobs = try AdminJobStore(db: db).countsByStatus()
+        for status in ["PENDING", "RUNNING", "SUCCEEDED", "FAILED"] { out += "controlplane_admin_jobs{status=\"\(status)\"} \(jobs[status] ?? 0)\n" }
+        out += "# HELP controlplane_commands_unacknowledged Commands delivered without acknowledgement past the deadline, awaiting redelivery.\n"
+        out += "# TYPE controlplane_commands_unacknowledged gauge\ncontrolplane_commands_unacknowledged \(try GovernanceCommandStore(db: db).unacknowledgedCount())\n"
         let regions = try RegionStore(db: db).freshness()
         let lastRecords = try SweepRunStore(db: db).lastRecordsByRegion()
         out += "# HELP controlplane_region_last_good_sweep_timestamp_seconds Unix time of the region's last successful sweep (0: never).\n"
