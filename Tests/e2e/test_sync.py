@@ -189,6 +189,9 @@ def test_kill_9_mid_backlog_then_resume_loses_and_duplicates_nothing(env, regist
     process.wait()
     killed_at = count()
     assert killed_at < 50000, "the sweep finished before it could be killed"
+    # The killed process's server session lets go of the region's advisory lock only once it
+    # notices the closed socket; a sweep started before that rightly skips the region.
+    assert wait_until(lambda: sql(env, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").stdout.strip() == "0", timeout=30)
     r = run_sync(env, "registry-sweep", "--region", region)
     assert r.returncode == 0, r.stderr
     totals = sql(env, f"""SELECT count(*), count(DISTINCT job_id) FROM jobs WHERE region_id = '{region}';
