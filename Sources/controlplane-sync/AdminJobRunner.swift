@@ -16,11 +16,27 @@ struct AdminJobRunner {
         var done = 0
         while done < max, let job = try jobs.claimNext(leaseSeconds: configuration.adminJobLeaseSeconds) {
             let (status, result) = execute(job)
-            try jobs.finish(job.id, status: status, resultJSON: result)
-            logger.info("admin job finished", ["adminJob": .string(job.id), "kind": .string(job.kind), "status": .string(status)])
+            if try jobs.finish(job.id, status: status, resultJSON: result) {
+                logger.info("admin job finished", ["adminJob": .string(job.id), "kind": .string(job.kind), "status": .string(status)])
+            } else {
+                logger.warning("admin job outcome dropped: its lease was given up meanwhile (runner lost)",
+                               ["adminJob": .string(job.id), "kind": .string(job.kind), "status": .string(status)])
+            }
             done += 1
         }
         return done
+    }
+
+    /// Keeps the job's lease ahead of the work; a failure here only costs the lease (the
+    /// health sweep then gives the job up), never the job's own work.
+    private func renewLease(_ id: String) {
+        do {
+            if try !AdminJobStore(db: db).renewLease(id, seconds: configuration.adminJobLeaseSeconds) {
+                logger.warning("admin job lease not renewed: no longer RUNNING", ["adminJob": .string(id)])
+            }
+        } catch {
+            logger.warning("admin job lease not renewed", ["adminJob": .string(id), "error": .string("\(error)")])
+        }
     }
 
     private func execute(_ job: AdminJobStore.Row) -> (String, String) {
@@ -30,7 +46,7 @@ struct AdminJobRunner {
                 guard let region = try RegionStore(db: db).sweepTargets(only: job.region).first else {
                     return ("FAILED", #"{"error":"region missing or disabled"}"#)
                 }
-                switch try sweeper.sweep(region, trigger: "admin_job") {
+                switch try sweeper.sweep(region, trigger: "admin_job", heartbeat: { renewLease(job.id) }) {
                 case .skipped:
                     return ("FAILED", #"{"error":"another sweep holds the region; retry"}"#)
                 case .swept(let outcome, let pages, let records, let revisions, _, let error):

@@ -32,8 +32,11 @@ struct RegistrySweeper {
         try RegionStore(db: db).sweepTargets(only: only)
     }
 
-    /// Sweeps a region unless another run (any host) holds its lock.
-    func sweep(_ region: Region, trigger: String) throws -> Result {
+    /// Sweeps a region unless another run (any host) holds its lock. `heartbeat` is called
+    /// after every page and before every wait or request that may take long (an admin job
+    /// renews its lease there), so the gap between calls is bounded by one request's deadline
+    /// or one wait.
+    func sweep(_ region: Region, trigger: String, heartbeat: () -> Void = {}) throws -> Result {
         let lockKey = "controlplane.sweep:" + region.id
         guard try db.tryAdvisoryLock(named: lockKey) else {
             logger.info("region skipped: another sweep holds it", ["region": .string(region.id)])
@@ -59,6 +62,7 @@ struct RegistrySweeper {
             var attempt = 0
             while true {
                 attempt += 1
+                heartbeat()
                 do {
                     let response = try client.send(method: "GET", path: "/v1/registry/jobs", query: query, scope: "registry:jobs:read")
                     let body = [UInt8](response.body)
@@ -84,6 +88,7 @@ struct RegistrySweeper {
                             break pageLoop
                         }
                         logger.info("registry asked to wait", ["region": .string(region.id), "status": .int(code), "retryAfter": .double(wait)])
+                        heartbeat()
                         Thread.sleep(forTimeInterval: wait)
                         continue
                     }
@@ -96,6 +101,7 @@ struct RegistrySweeper {
                 guard delay < client.remainingSeconds else { break pageLoop }
                 logger.warning("registry page failed; retrying", ["region": .string(region.id), "attempt": .int(attempt),
                                                                   "error": .string(failure ?? ""), "backoffSeconds": .double(delay)])
+                heartbeat()
                 Thread.sleep(forTimeInterval: delay)
                 failure = nil
             }
@@ -111,6 +117,7 @@ struct RegistrySweeper {
             return .skipped
         }
         if failure == nil {
+            heartbeat()
             do {
                 try syncNodes(client: client, region: region.id)
             } catch {

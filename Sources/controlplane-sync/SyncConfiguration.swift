@@ -35,14 +35,22 @@ struct SyncConfiguration {
         registryAllowHTTP = try environment.bool("CONTROLPLANE_REGISTRY_ALLOW_HTTP", default: false)
         maxResponseBytes = try environment.int("CONTROLPLANE_SYNC_MAX_RESPONSE_BYTES", default: 64 << 20, range: 1024...(1 << 30))
         progressSeconds = try environment.double("CONTROLPLANE_SYNC_PROGRESS_SECONDS", default: 10)
-        // A sweep cannot outlast its region's budget (at most 3600 s): the lease adds a margin.
-        adminJobLeaseSeconds = try environment.int("CONTROLPLANE_ADMIN_JOB_LEASE_SECONDS", default: 3900, range: 60...86_400)
+        // Renewed before every request and wait, so it must outlast the longest of those.
+        adminJobLeaseSeconds = try environment.int("CONTROLPLANE_ADMIN_JOB_LEASE_SECONDS", default: 300, range: 30...86_400)
         commandAckSeconds = try environment.int("CONTROLPLANE_COMMAND_ACK_SECONDS", default: 3600, range: 1...604_800)
         provisioningTimeoutSeconds = try environment.int("CONTROLPLANE_PROVISIONING_TIMEOUT_SECONDS", default: 3600, range: 1...604_800)
         nodeStaleSeconds = try environment.int("CONTROLPLANE_NODE_STALE_SECONDS", default: 40, range: 1...86_400)
         regionStaleSeconds = try environment.int("CONTROLPLANE_REGION_STALE_SECONDS", default: 900, range: 10...604_800)
         rules = try GovernanceRules.Settings(environment: environment)
+        // Between two renewals lies at most one request, one Retry-After wait or one backoff.
+        let longestGap = max(httpTimeoutSeconds, maxRetryAfterSeconds, SyncConfiguration.longestBackoffSeconds)
+        guard Double(adminJobLeaseSeconds) >= longestGap + 30 else {
+            throw ConfigurationError.invalid(key: "CONTROLPLANE_ADMIN_JOB_LEASE_SECONDS",
+                                             expected: "at least \(Int(longestGap) + 30) s (the longest request, Retry-After wait or backoff, plus 30 s)")
+        }
     }
+
+    static let longestBackoffSeconds = 45.0
 
     /// The key that signs: the first configured.
     func signer() throws -> SigningKey {
@@ -54,6 +62,6 @@ struct SyncConfiguration {
 
     /// Exponential backoff with full jitter around the nominal delay.
     func backoff(attempt: Int) -> Double {
-        min(backoffBaseSeconds * pow(2, Double(attempt - 1)), 30) * Double.random(in: 0.5...1.5)
+        min(backoffBaseSeconds * pow(2, Double(attempt - 1)), SyncConfiguration.longestBackoffSeconds / 1.5) * Double.random(in: 0.5...1.5)
     }
 }

@@ -3,8 +3,11 @@ delivers unacknowledged commands again under the same commandId, and times out t
 provisioning — each with an audit entry, and nothing younger than its deadline touched."""
 import base64
 import json
+import subprocess
+import time
 
-from governance_support import control, registry, run_sync, sql  # noqa: F401 (fixtures)
+from conftest import wait_until
+from governance_support import control, registry, run_sync, sql, sync_environment  # noqa: F401 (fixtures)
 from tenants_support import Internal, make_token
 
 
@@ -45,13 +48,42 @@ def test_an_admin_job_whose_runner_died_fails_as_runner_lost(env, registry, cont
     assert metric(metrics.text, 'controlplane_admin_jobs{status="RUNNING"}') >= 1
 
 
-def test_claiming_an_admin_job_takes_a_lease(env, registry, control):
-    region = control.add_region(registry.url)
+def test_a_running_admin_job_renews_its_lease(env, registry, control):
+    registry.control("generate", {"count": 20, "prefix": "lease"})
+    region = control.add_region(registry.url, pageSize=5, requestsPerSecond=2)  # five pages: two seconds at least
     job = control.post("/control/v1/admin-jobs", {"kind": "SYNC_REGION", "region": region, "reason": "lease"}).json()["id"]
-    r = run_sync(env, "deliver", extra={"CONTROLPLANE_ADMIN_JOB_LEASE_SECONDS": "600"})
+    r = run_sync(env, "deliver", extra={"CONTROLPLANE_ADMIN_JOB_LEASE_SECONDS": "100"})
     assert r.returncode == 0, r.stderr
-    lease = sql(env, f"SELECT round(extract(epoch FROM lease_expires_at - started_at)) FROM admin_jobs WHERE id = '{job}'")
-    assert lease.stdout.strip() == "600", lease.stdout
+    row = sql(env, f"SELECT status, extract(epoch FROM lease_expires_at - started_at) >= 101, lease_expires_at > finished_at "
+                   f"FROM admin_jobs WHERE id = '{job}'").stdout.strip()
+    assert row == "SUCCEEDED|t|t", row  # taken for 100 s at the claim, then renewed while it worked
+
+
+def test_a_lease_shorter_than_one_wait_is_refused(env):
+    r = run_sync(env, "deliver", extra={"CONTROLPLANE_ADMIN_JOB_LEASE_SECONDS": "60"})
+    assert r.returncode == 78 and "CONTROLPLANE_ADMIN_JOB_LEASE_SECONDS" in r.stderr, (r.returncode, r.stderr)
+
+
+def test_a_runner_whose_lease_was_given_up_does_not_overwrite_the_outcome(env, registry, control):
+    registry.control("generate", {"count": 3, "prefix": "late"})
+    registry.control("faults", [{"kind": "slow", "delay": 3, "count": 1, "path": "jobs"}])
+    region = control.add_region(registry.url)
+    job = control.post("/control/v1/admin-jobs", {"kind": "SYNC_REGION", "region": region, "reason": "late"}).json()["id"]
+    runner = subprocess.Popen([env["CONTROLPLANE_SYNC"], "deliver"], env=sync_environment(env), stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_until(lambda: sql(env, f"SELECT status FROM admin_jobs WHERE id = '{job}'").stdout.strip() == "RUNNING", timeout=10)
+        time.sleep(0.5)  # the runner now waits on the slow page
+        # The host looks gone (lease past): the health sweep gives the job up.
+        sql(env, f"UPDATE admin_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = '{job}'")
+        health_sweep(env)
+        assert sql(env, f"SELECT status FROM admin_jobs WHERE id = '{job}'").stdout.strip() == "FAILED"
+        _, errors = runner.communicate(timeout=60)
+    finally:
+        runner.kill()
+    assert runner.returncode == 0, errors
+    assert "admin job outcome dropped" in errors
+    done = control.get(f"/control/v1/admin-jobs/{job}").json()
+    assert done["status"] == "FAILED" and done["result"] == {"error": "runner lost"}, done
 
 
 def test_an_unacknowledged_command_is_delivered_again_under_the_same_id(env, registry, control):

@@ -75,7 +75,8 @@ public struct AdminJobStore {
     }
 
     /// Moves the oldest PENDING job to RUNNING (committed) with a lease of `leaseSeconds`, so
-    /// a crash leaves it visibly RUNNING, never run twice, until the lease runs out.
+    /// a crash leaves it visibly RUNNING, never run twice, until the lease runs out; the runner
+    /// renews the lease while it works (`renewLease`).
     public func claimNext(leaseSeconds: Int) throws -> Row? {
         try db.query("""
             UPDATE admin_jobs SET status = 'RUNNING', started_at = now(),
@@ -85,10 +86,23 @@ public struct AdminJobStore {
             """).first(Row.self)
     }
 
-    public func finish(_ id: String, status: String, resultJSON: String) throws {
+    /// Records the outcome, only while the job is still RUNNING: a runner whose lease was given
+    /// up (FAILED, "runner lost") does not overwrite that. Returns whether it applied.
+    @discardableResult
+    public func finish(_ id: String, status: String, resultJSON: String) throws -> Bool {
         try db.query("""
-            UPDATE admin_jobs SET status = \(status), result = \(resultJSON)::jsonb, finished_at = now() WHERE id = \(id)::uuid
-            """)
+            UPDATE admin_jobs SET status = \(status), result = \(resultJSON)::jsonb, finished_at = now()
+            WHERE id = \(id)::uuid AND status = 'RUNNING'
+            """).affectedRows == 1
+    }
+
+    /// Extends a RUNNING job's lease to `seconds` from now; false when the job is no longer
+    /// RUNNING (the health sweep gave it up).
+    public func renewLease(_ id: String, seconds: Int) throws -> Bool {
+        try db.query("""
+            UPDATE admin_jobs SET lease_expires_at = now() + make_interval(secs => \(seconds))
+            WHERE id = \(id)::uuid AND status = 'RUNNING'
+            """).affectedRows == 1
     }
 
     /// RUNNING jobs whose lease ran out (their runner died): FAILED, "runner lost". Returns
