@@ -74,15 +74,18 @@ def commands(control, region, kind=None):
     return [c for c in items if kind is None or c["kind"] == kind]
 
 
+NO_BRAKE = {"CONTROLPLANE_RULE_REIMAGE_MAX_SHARE": "1"}  # the threshold alone (the brake has its own test)
+
+
 def test_reimage_rule_fires_once_per_node_and_not_below_the_threshold(env, registry, control):
     region = control.add_region(registry.url)
     registry.add_items(failures("node-a", 2) + failures("node-b", 3))
-    assert run_sync(env, "registry-sweep", "--region", region).returncode == 0
+    assert run_sync(env, "registry-sweep", "--region", region, extra=NO_BRAKE).returncode == 0
     reimages = commands(control, region, "REIMAGE_NODE")
     assert [c["target"] for c in reimages] == ["node-b"]
     assert reimages[0]["ruleId"] == "reimage-node-on-runtime-failures" and reimages[0]["actor"] == "rule-engine"
     registry.add_items(failures("node-b", 4, start=10) + failures("node-a", 1, start=10))
-    assert run_sync(env, "registry-sweep", "--region", region).returncode == 0
+    assert run_sync(env, "registry-sweep", "--region", region, extra=NO_BRAKE).returncode == 0
     reimages = commands(control, region, "REIMAGE_NODE")
     assert sorted(c["target"] for c in reimages) == ["node-a", "node-b"]  # node-a reached 3; node-b not issued again
     # Old failures (outside the window) do not count.
@@ -91,8 +94,39 @@ def test_reimage_rule_fires_once_per_node_and_not_below_the_threshold(env, regis
            for i in range(5)]
     registry.control("reset", {})
     registry.add_items(old)
-    assert run_sync(env, "registry-sweep", "--region", other).returncode == 0
+    assert run_sync(env, "registry-sweep", "--region", other, extra=NO_BRAKE).returncode == 0
     assert commands(control, other, "REIMAGE_NODE") == []
+
+
+def test_the_brake_reimages_at_most_its_share_and_records_the_rest(env, registry, control):
+    """Ten nodes, all failing: 20 % (two) are re-imaged, eight firings are held back and shown,
+    once each — a second sweep issues and records nothing more."""
+    nodes = [f"bn-{i}" for i in range(10)]
+    registry.control("nodes", {"items": [{"nodeId": n, "containerVersion": "2.0.0", "readiness": "READY",
+                                          "lastHeartbeatAt": now_iso()} for n in nodes]})
+    registry.add_items([item for n in nodes for item in failures(n, 3)])
+    region = control.add_region(registry.url)
+    r = run_sync(env, "registry-sweep", "--region", region)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("REMEDIATION_SUPPRESSED") == 8, r.stderr
+    reimaged = sorted(c["target"] for c in commands(control, region, "REIMAGE_NODE"))
+    assert len(reimaged) == 2, reimaged
+    held = control.get(f"/control/v1/regions/{region}/suppressions")
+    assert held.status_code == 200
+    items = held.json()["items"]
+    assert sorted(i["target"] for i in items) == sorted(set(nodes) - set(reimaged)), items
+    assert {(i["status"], i["rule"], i["kind"]) for i in items} == {("REMEDIATION_SUPPRESSED", "reimage-node-on-runtime-failures", "REIMAGE_NODE")}
+    assert "at most 2" in items[0]["reason"], items[0]
+    assert run_sync(env, "registry-sweep", "--region", region).returncode == 0
+    assert len(commands(control, region, "REIMAGE_NODE")) == 2
+    assert len(control.get(f"/control/v1/regions/{region}/suppressions").json()["items"]) == 8
+    assert_problem(control.get("/control/v1/regions/no-such-region/suppressions"), 404)
+
+
+def test_a_brake_share_outside_zero_to_one_is_refused(env, registry, control):
+    region = control.add_region(registry.url)
+    r = run_sync(env, "registry-sweep", "--region", region, extra={"CONTROLPLANE_RULE_REIMAGE_MAX_SHARE": "1.5"})
+    assert r.returncode == 78 and "CONTROLPLANE_RULE_REIMAGE_MAX_SHARE" in r.stderr, (r.returncode, r.stderr)
 
 
 def test_mostly_degraded_region_fails_over_partner_routing_once_then_returns(env, control):

@@ -141,6 +141,15 @@ public struct GovernanceCommandStore {
     }
 
     /// A REIMAGE_NODE for this node was issued within the window (the rule does not repeat itself).
+    /// REIMAGE_NODE commands issued for the region within the window, by anyone (the brake
+    /// counts every re-image: the fleet feels them all the same).
+    public func reimageCount(region: String, windowMinutes: Int) throws -> Int {
+        try db.query("""
+            SELECT count(*)::int FROM governance_commands WHERE region_id = \(region) AND kind = 'REIMAGE_NODE'
+              AND issued_at >= now() - make_interval(mins => \(windowMinutes))
+            """).decode(0, 0, as: Int.self)
+    }
+
     public func recentReimage(region: String, node: String, windowMinutes: Int) throws -> Bool {
         try db.query("""
             SELECT 1 FROM governance_commands WHERE region_id = \(region) AND kind = 'REIMAGE_NODE' AND target = \(node)

@@ -7,7 +7,7 @@ import Postgres
 ///
 /// | rule | when | then |
 /// |---|---|---|
-/// | `reimage-node-on-runtime-failures` | ≥ `reimageThreshold` jobs `FAILED_RUNTIME_ENVIRONMENT` on one node (payload `nodeId`) updated within `windowMinutes` | one `REIMAGE_NODE` for that node; not again for the same node within the window |
+/// | `reimage-node-on-runtime-failures` | ≥ `reimageThreshold` jobs `FAILED_RUNTIME_ENVIRONMENT` on one node (payload `nodeId`) updated within `windowMinutes` | one `REIMAGE_NODE` for that node; not again for the same node within the window; the brake: at most `reimageMaxShare` of the region's nodes (at least one) re-imaged within the window, the rest recorded as `REMEDIATION_SUPPRESSED` |
 /// | `region-health` | the sweep failed with no page in → `DEGRADED`; some pages in, then a failure → `PARTIAL`; ≥ `degradedShare` of the region's jobs updated within the window are `DEGRADED` (at least `degradedMinimumJobs`) → `DEGRADED`; else `HEALTHY` | region health (with the reason) |
 /// | `partner-routing-failover` | the region just became `DEGRADED` and another enabled region is `HEALTHY` | one `PARTNER_ROUTING` to the healthy region's registry: route the degraded region's partners there |
 /// | `partner-routing-return` | the region is `HEALTHY` again and its partners were routed away | one `PARTNER_ROUTING` back to the region itself |
@@ -20,6 +20,7 @@ public struct GovernanceRules {
         public var windowMinutes = 30
         public var degradedShare = 0.5
         public var degradedMinimumJobs = 10
+        public var reimageMaxShare = 0.2
         public init() {}
 
         public init(environment: Environment) throws {
@@ -27,6 +28,10 @@ public struct GovernanceRules {
             windowMinutes = try environment.int("CONTROLPLANE_RULE_WINDOW_MINUTES", default: 30, range: 1...10_080)
             degradedShare = try environment.double("CONTROLPLANE_RULE_DEGRADED_SHARE", default: 0.5)
             degradedMinimumJobs = try environment.int("CONTROLPLANE_RULE_DEGRADED_MINIMUM_JOBS", default: 10, range: 1...1_000_000)
+            reimageMaxShare = try environment.double("CONTROLPLANE_RULE_REIMAGE_MAX_SHARE", default: 0.2)
+            guard (0...1).contains(reimageMaxShare) else {
+                throw ConfigurationError.invalid(key: "CONTROLPLANE_RULE_REIMAGE_MAX_SHARE", expected: "a share between 0 and 1")
+            }
         }
     }
 
@@ -41,7 +46,7 @@ public struct GovernanceRules {
     public static let table: [(id: String, when: String, then: String)] = [
         ("reimage-node-on-runtime-failures",
          "at least N (CONTROLPLANE_RULE_REIMAGE_THRESHOLD, 3) jobs FAILED_RUNTIME_ENVIRONMENT on one node within the window (CONTROLPLANE_RULE_WINDOW_MINUTES, 30)",
-         "one REIMAGE_NODE command for that node; not again for that node within the window"),
+         "one REIMAGE_NODE command for that node; not again for that node within the window; brake: at most a share (CONTROLPLANE_RULE_REIMAGE_MAX_SHARE, 0.2) of the region's nodes, at least one, re-imaged within the window — the rest recorded as REMEDIATION_SUPPRESSED"),
         ("region-health",
          "sweep failed with no page in: DEGRADED; some pages then a failure: PARTIAL; a share (CONTROLPLANE_RULE_DEGRADED_SHARE, 0.5) of the jobs updated within the window DEGRADED, at least CONTROLPLANE_RULE_DEGRADED_MINIMUM_JOBS (10): DEGRADED; no good sweep for CONTROLPLANE_REGION_STALE_SECONDS: DEGRADED; otherwise HEALTHY",
          "sets the region's health and reason"),
@@ -74,15 +79,33 @@ public struct GovernanceRules {
         let window = settings.windowMinutes
         let commands = GovernanceCommandStore(db: db)
         var firings: [Firing] = []
-        for (node, count) in try JobStore(db: db).runtimeFailuresByNode(region: region, windowMinutes: window,
-                                                                         threshold: settings.reimageThreshold) {
+        let candidates = try JobStore(db: db).runtimeFailuresByNode(region: region, windowMinutes: window,
+                                                                    threshold: settings.reimageThreshold)
+        guard !candidates.isEmpty else { return [] }
+        // The brake: a bad day in one region must not re-image most of it. Nodes the registry
+        // never reported still count once they fail.
+        let nodes = max(try NodeStore(db: db).count(region: region), candidates.count)
+        let allowed = max(1, Int((settings.reimageMaxShare * Double(nodes)).rounded(.down)))
+        var used = try commands.reimageCount(region: region, windowMinutes: window)
+        let bucket = Int(Date().timeIntervalSince1970) / (window * 60)
+        for (node, count) in candidates {
             guard try !commands.recentReimage(region: region, node: node, windowMinutes: window) else { continue }
-            let bucket = Int(Date().timeIntervalSince1970) / (window * 60)
+            guard used < allowed else {
+                let reason = "\(count) jobs FAILED_RUNTIME_ENVIRONMENT on \(node) within \(window) minutes; held back: "
+                    + "\(used) of \(nodes) nodes already re-imaged within the window (at most \(allowed))"
+                if try RemediationSuppressionStore(db: db).record(
+                    region: region, rule: "reimage-node-on-runtime-failures", kind: "REIMAGE_NODE", target: node, reason: reason,
+                    dedupKey: "rule:reimage-node:\(region):\(node):\(bucket)") {
+                    firings.append(Firing(rule: "REMEDIATION_SUPPRESSED", detail: "REIMAGE_NODE \(node): \(reason)"))
+                }
+                continue
+            }
             let outcome = try commands.issue(.init(
                 region: region, kind: .reimageNode, target: node, paramsJSON: "{}", actor: actor,
                 reason: "\(count) jobs FAILED_RUNTIME_ENVIRONMENT on \(node) within \(window) minutes",
                 idempotencyKey: "rule:reimage-node:\(region):\(node):\(bucket)", ruleId: "reimage-node-on-runtime-failures"))
             if case .created = outcome {
+                used += 1
                 firings.append(Firing(rule: "reimage-node-on-runtime-failures", detail: "REIMAGE_NODE \(node) (\(count) failures)"))
             }
         }

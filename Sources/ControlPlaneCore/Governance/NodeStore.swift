@@ -54,6 +54,11 @@ public struct NodeStore {
     }
 
     /// How many of the region's nodes run each version, and how many of those are ready.
+    /// How many nodes the region has reported (any readiness).
+    public func count(region: String) throws -> Int {
+        try db.query("SELECT count(*)::int FROM nodes WHERE region_id = \(region)").decode(0, 0, as: Int.self)
+    }
+
     public func versionCensus(region: String, graceSeconds grace: Int) throws -> [VersionCount] {
         try db.query("""
             SELECT \(columns: VersionCount.self),

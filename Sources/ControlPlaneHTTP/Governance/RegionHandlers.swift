@@ -85,6 +85,24 @@ enum RegionHandlers {
     }
 
     /// `GET /control/v1/regions/{region}/versions`: how many nodes run each container version.
+    /// What the remediation brake held back in the region, newest first (the last 200).
+    @Sendable static func remediationSuppressions(_ context: RequestContext) throws -> Response {
+        try context.requireControlToken()
+        let region = context.parameter("region")
+        try RegionStore(db: context.database).requireExists(region)
+        let rows = try RemediationSuppressionStore(db: context.database).recent(region: region, limit: 200)
+        return .jsonBytes(JSONWriter.list(count: rows.count) { json, index in
+            json.beginObject()
+            json.key("status"); json.string("REMEDIATION_SUPPRESSED")
+            json.key("rule"); json.string(rows[index].rule)
+            json.key("kind"); json.string(rows[index].kind)
+            json.key("target"); json.string(rows[index].target)
+            json.key("reason"); json.string(rows[index].reason)
+            json.key("suppressedAt"); json.timestamp(rows[index].suppressedAt)
+            json.endObject()
+        })
+    }
+
     @Sendable static func versionCensus(_ context: RequestContext) throws -> Response {
         try context.requireControlToken()
         let region = context.parameter("region")

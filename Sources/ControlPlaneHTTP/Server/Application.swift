@@ -139,6 +139,8 @@ public enum Routes {
         router.add("PATCH", "/control/v1/regions/{region}", operationId: "updateRegion", RegionHandlers.update)
         router.add("DELETE", "/control/v1/regions/{region}", operationId: "deleteRegion", RegionHandlers.remove)
         router.add("GET", "/control/v1/regions/{region}/versions", operationId: "getVersionCensus", RegionHandlers.versionCensus)
+        router.add("GET", "/control/v1/regions/{region}/suppressions", operationId: "listRemediationSuppressions",
+                   RegionHandlers.remediationSuppressions)
         router.add("GET", "/control/v1/nodes", operationId: "listNodes", RegionHandlers.nodes)
         router.add("GET", "/control/v1/jobs", operationId: "listJobs", JobHandlers.list)
         router.add("GET", "/control/v1/regions/{region}/jobs/{jobId}", operationId: "getJob", JobHandlers.get)
