@@ -129,7 +129,19 @@ def test_a_brake_share_outside_zero_to_one_is_refused(env, registry, control):
     assert r.returncode == 78 and "CONTROLPLANE_RULE_REIMAGE_MAX_SHARE" in r.stderr, (r.returncode, r.stderr)
 
 
-def test_mostly_degraded_region_fails_over_partner_routing_once_then_returns(env, control):
+def no_region_routed_away(env):
+    """The brake routes one region's partners at a time: regions earlier tests left routed
+    away are set aside (disabled), so each routing test starts from a quiet fleet."""
+    sql(env, "UPDATE regions SET enabled = false WHERE partner_routing_to IS NOT NULL")
+
+
+def sick_items(prefix):
+    return ([payload_item(f"{prefix}-d-{i}", b"{}", status="DEGRADED", updated=now_iso(-30)) for i in range(12)]
+            + [payload_item(f"{prefix}-ok-{i}", b"{}", status="COMPLETED", updated=now_iso(-30)) for i in range(3)])
+
+
+def test_mostly_degraded_region_fails_over_partner_routing_once_then_returns_after_the_hold(env, control):
+    no_region_routed_away(env)
     degraded, healthy = FakeRegistry(), FakeRegistry()
     try:
         healthy_region = control.add_region(healthy.url, region="a-" + uuid.uuid4().hex[:6])
@@ -145,9 +157,18 @@ def test_mostly_degraded_region_fails_over_partner_routing_once_then_returns(env
         assert len(routed) == 1 and routed[0]["target"] == sick_region and routed[0]["params"] == {"routeTo": healthy_region}
         run_sync(env, "registry-sweep", "--region", sick_region)   # still degraded: no second command
         assert len(commands(control, healthy_region, "PARTNER_ROUTING")) == 1
-        # The jobs recover: the region is healthy again and its partners come back.
+        # The jobs recover: the region is healthy again, but its partners stay away for the
+        # hold (15 minutes by default) — held once, shown — and then come back.
         degraded.add_items([payload_item(f"d-{i}", b'{"v":2}', status="COMPLETED", updated=now_iso(-10)) for i in range(12)])
-        run_sync(env, "registry-sweep", "--region", sick_region)
+        for _ in range(2):
+            assert run_sync(env, "registry-sweep", "--region", sick_region).returncode == 0
+        state = control.get(f"/control/v1/regions/{sick_region}").json()
+        assert state["health"] == "HEALTHY" and state["partnerRoutingTo"] == healthy_region
+        assert commands(control, sick_region, "PARTNER_ROUTING") == []
+        held = control.get(f"/control/v1/regions/{sick_region}/suppressions").json()["items"]
+        assert [(h["rule"], h["kind"], h["target"]) for h in held] == [("partner-routing-return", "PARTNER_ROUTING", sick_region)], held
+        assert run_sync(env, "registry-sweep", "--region", sick_region,
+                        extra={"CONTROLPLANE_RULE_ROUTING_HOLD_MINUTES": "0"}).returncode == 0
         state = control.get(f"/control/v1/regions/{sick_region}").json()
         assert state["health"] == "HEALTHY" and state["partnerRoutingTo"] is None
         back = commands(control, sick_region, "PARTNER_ROUTING")
@@ -160,6 +181,31 @@ def test_mostly_degraded_region_fails_over_partner_routing_once_then_returns(env
         for region in (locals().get("healthy_region"), locals().get("sick_region")):
             if region:
                 control.patch(f"/control/v1/regions/{region}", {"enabled": False})
+
+
+def test_only_one_region_is_routed_away_at_a_time(env, control):
+    no_region_routed_away(env)
+    healthy, first, second = FakeRegistry(), FakeRegistry(), FakeRegistry()
+    regions = []
+    try:
+        healthy_region = control.add_region(healthy.url, region="a-" + uuid.uuid4().hex[:6])
+        regions = [healthy_region, control.add_region(first.url), control.add_region(second.url)]
+        first.add_items(sick_items("f"))
+        second.add_items(sick_items("s"))
+        for region in regions:
+            assert run_sync(env, "registry-sweep", "--region", region).returncode == 0
+        states = {r: control.get(f"/control/v1/regions/{r}").json() for r in regions[1:]}
+        assert all(s["health"] == "DEGRADED" for s in states.values())
+        assert [s["partnerRoutingTo"] for s in states.values()] == [healthy_region, None]
+        assert [c["target"] for c in commands(control, healthy_region, "PARTNER_ROUTING")] == [regions[1]]
+        held = control.get(f"/control/v1/regions/{regions[2]}/suppressions").json()["items"]
+        assert [(h["rule"], h["target"]) for h in held] == [("partner-routing-failover", regions[2])], held
+        assert regions[1] in held[0]["reason"]
+    finally:
+        for fake in (healthy, first, second):
+            fake.stop()
+        for region in regions:
+            control.patch(f"/control/v1/regions/{region}", {"enabled": False})
 
 
 def test_healthy_region_with_few_degraded_jobs_stays_healthy(env, registry, control):

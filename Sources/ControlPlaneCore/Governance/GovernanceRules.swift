@@ -9,8 +9,8 @@ import Postgres
 /// |---|---|---|
 /// | `reimage-node-on-runtime-failures` | ≥ `reimageThreshold` jobs `FAILED_RUNTIME_ENVIRONMENT` on one node (payload `nodeId`) updated within `windowMinutes` | one `REIMAGE_NODE` for that node; not again for the same node within the window; the brake: at most `reimageMaxShare` of the region's nodes (at least one) re-imaged within the window, the rest recorded as `REMEDIATION_SUPPRESSED` |
 /// | `region-health` | the sweep failed with no page in → `DEGRADED`; some pages in, then a failure → `PARTIAL`; ≥ `degradedShare` of the region's jobs updated within the window are `DEGRADED` (at least `degradedMinimumJobs`) → `DEGRADED`; else `HEALTHY` | region health (with the reason) |
-/// | `partner-routing-failover` | the region just became `DEGRADED` and another enabled region is `HEALTHY` | one `PARTNER_ROUTING` to the healthy region's registry: route the degraded region's partners there |
-/// | `partner-routing-return` | the region is `HEALTHY` again and its partners were routed away | one `PARTNER_ROUTING` back to the region itself |
+/// | `partner-routing-failover` | the region just became `DEGRADED` and another enabled region is `HEALTHY` | one `PARTNER_ROUTING` to the healthy region's registry: route the degraded region's partners there; the brake: not while another region's partners are routed away (`REMEDIATION_SUPPRESSED`) |
+/// | `partner-routing-return` | the region is `HEALTHY` again and its partners were routed away at least `routingHoldMinutes` ago | one `PARTNER_ROUTING` back to the region itself; earlier: held (`REMEDIATION_SUPPRESSED`, once) |
 ///
 /// `COMPLETED_WITH_FINDINGS` and `PARTIAL` job statuses are counted in the job views and
 /// metrics; they trigger no automatic action.
@@ -21,6 +21,7 @@ public struct GovernanceRules {
         public var degradedShare = 0.5
         public var degradedMinimumJobs = 10
         public var reimageMaxShare = 0.2
+        public var routingHoldMinutes = 15
         public init() {}
 
         public init(environment: Environment) throws {
@@ -28,6 +29,7 @@ public struct GovernanceRules {
             windowMinutes = try environment.int("CONTROLPLANE_RULE_WINDOW_MINUTES", default: 30, range: 1...10_080)
             degradedShare = try environment.double("CONTROLPLANE_RULE_DEGRADED_SHARE", default: 0.5)
             degradedMinimumJobs = try environment.int("CONTROLPLANE_RULE_DEGRADED_MINIMUM_JOBS", default: 10, range: 1...1_000_000)
+            routingHoldMinutes = try environment.int("CONTROLPLANE_RULE_ROUTING_HOLD_MINUTES", default: 15, range: 0...10_080)
             reimageMaxShare = try environment.double("CONTROLPLANE_RULE_REIMAGE_MAX_SHARE", default: 0.2)
             guard (0...1).contains(reimageMaxShare) else {
                 throw ConfigurationError.invalid(key: "CONTROLPLANE_RULE_REIMAGE_MAX_SHARE", expected: "a share between 0 and 1")
@@ -51,9 +53,9 @@ public struct GovernanceRules {
          "sweep failed with no page in: DEGRADED; some pages then a failure: PARTIAL; a share (CONTROLPLANE_RULE_DEGRADED_SHARE, 0.5) of the jobs updated within the window DEGRADED, at least CONTROLPLANE_RULE_DEGRADED_MINIMUM_JOBS (10): DEGRADED; no good sweep for CONTROLPLANE_REGION_STALE_SECONDS: DEGRADED; otherwise HEALTHY",
          "sets the region's health and reason"),
         ("partner-routing-failover", "the region has just become DEGRADED and another enabled region is HEALTHY",
-         "one PARTNER_ROUTING command to the healthy region's registry routing the degraded region's partners to it"),
-        ("partner-routing-return", "the region is HEALTHY again and its partners were routed away",
-         "one PARTNER_ROUTING command routing them back"),
+         "one PARTNER_ROUTING command to the healthy region's registry routing the degraded region's partners to it; brake: never while another region's partners are routed away (recorded as REMEDIATION_SUPPRESSED)"),
+        ("partner-routing-return", "the region is HEALTHY again and its partners were routed away at least CONTROLPLANE_RULE_ROUTING_HOLD_MINUTES (15) ago",
+         "one PARTNER_ROUTING command routing them back; before the hold ends: held, recorded once as REMEDIATION_SUPPRESSED"),
     ]
 
     public let db: PostgresConnection
@@ -114,7 +116,7 @@ public struct GovernanceRules {
 
     private func health(region: String, sweep: SweepOutcome, sweepDetail: String?) throws -> [Firing] {
         let regions = RegionStore(db: db)
-        guard let (previous, routedTo) = try regions.lockHealth(region) else { return [] }
+        guard let (previous, routedTo, routedSecondsAgo) = try regions.lockHealth(region) else { return [] }
 
         var health = "HEALTHY", reason = "last sweep OK"
         switch sweep {
@@ -134,8 +136,19 @@ public struct GovernanceRules {
         }
 
         let commands = GovernanceCommandStore(db: db)
+        let suppressions = RemediationSuppressionStore(db: db)
         if health == "DEGRADED" && previous != "DEGRADED" && routedTo == nil {
             if let target = try regions.healthyAlternative(to: region) {
+                // The brake: one region's partners routed away at a time.
+                if let other = try regions.routedAway(excluding: region).first {
+                    let held = "\(region) is DEGRADED (\(reason)); not routing its partners to \(target): \(other)'s partners are "
+                        + "routed away already (one region at a time)"
+                    if try suppressions.record(region: region, rule: "partner-routing-failover", kind: "PARTNER_ROUTING", target: region,
+                                               reason: held, dedupKey: "rule:partner-routing-failover:\(region):\(changedAt)") {
+                        firings.append(Firing(rule: "REMEDIATION_SUPPRESSED", detail: "PARTNER_ROUTING \(region): \(held)"))
+                    }
+                    return firings
+                }
                 _ = try commands.issue(.init(
                     region: target, kind: .partnerRouting, target: region, paramsJSON: #"{"routeTo": "\#(target)"}"#,
                     actor: actor, reason: "\(region) is DEGRADED (\(reason)); route its partners to \(target)",
@@ -144,6 +157,17 @@ public struct GovernanceRules {
                 firings.append(Firing(rule: "partner-routing-failover", detail: "PARTNER_ROUTING \(region) → \(target)"))
             }
         } else if health == "HEALTHY", let away = routedTo {
+            let hold = settings.routingHoldMinutes * 60
+            guard routedSecondsAgo >= hold else {
+                // No flapping: a change stands for its hold time before it is undone.
+                let held = "\(region) is HEALTHY again; its partners stay with \(away) until the hold of "
+                    + "\(settings.routingHoldMinutes) minutes after routing ends (\(hold - routedSecondsAgo) s left)"
+                if try suppressions.record(region: region, rule: "partner-routing-return", kind: "PARTNER_ROUTING", target: region,
+                                           reason: held, dedupKey: "rule:partner-routing-return:\(region):hold:\(changedAt)") {
+                    firings.append(Firing(rule: "REMEDIATION_SUPPRESSED", detail: "PARTNER_ROUTING \(region): \(held)"))
+                }
+                return firings
+            }
             _ = try commands.issue(.init(
                 region: region, kind: .partnerRouting, target: region, paramsJSON: #"{"routeTo": "\#(region)"}"#,
                 actor: actor, reason: "\(region) is HEALTHY again; route its partners back from \(away)",

@@ -217,10 +217,23 @@ public struct RegionStore {
     }
 
     /// Health and routing, locked for the rules' transaction.
-    public func lockHealth(_ id: String) throws -> (health: String, routedTo: String?)? {
-        let rows = try db.query("SELECT health, partner_routing_to FROM regions WHERE id = \(id) FOR UPDATE")
+    /// The region's health and partner routing, locked for the rules; `routedSecondsAgo` is
+    /// how long its partners have been routed away.
+    public func lockHealth(_ id: String) throws -> (health: String, routedTo: String?, routedSecondsAgo: Int)? {
+        let rows = try db.query("""
+            SELECT health, partner_routing_to, COALESCE(extract(epoch FROM now() - partner_routed_at)::int, 0)
+            FROM regions WHERE id = \(id) FOR UPDATE
+            """)
         guard rows.count == 1 else { return nil }
-        return (try rows.decode(0, 0, as: String.self), try rows.decodeIfPresent(0, 1, as: String.self))
+        return (try rows.decode(0, 0, as: String.self), try rows.decodeIfPresent(0, 1, as: String.self), try rows.decode(0, 2, as: Int.self))
+    }
+
+    /// Enabled regions other than `id` whose partners are routed away now.
+    public func routedAway(excluding id: String) throws -> [String] {
+        let rows = try db.query("""
+            SELECT id FROM regions WHERE id <> \(id) AND enabled AND partner_routing_to IS NOT NULL ORDER BY id
+            """)
+        return try (0..<rows.count).map { try rows.decode($0, 0, as: String.self) }
     }
 
     /// Sets the health (and its change time when it changed); returns the change time in unix seconds.
@@ -235,7 +248,10 @@ public struct RegionStore {
     }
 
     public func setPartnerRouting(_ id: String, to target: String?) throws {
-        try db.query("UPDATE regions SET partner_routing_to = \(target) WHERE id = \(id)")
+        try db.query("""
+            UPDATE regions SET partner_routing_to = \(target), partner_routed_at = CASE WHEN \(target)::text IS NULL THEN NULL ELSE now() END
+            WHERE id = \(id)
+            """)
     }
 
     /// Another enabled, healthy region to route partners to (the first by id).
