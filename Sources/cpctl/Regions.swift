@@ -13,6 +13,9 @@ struct Regions: ParsableCommand {
         @Option(name: .customLong("max-records"), help: "Records per sweep run (default 20000).") var maxRecords: Int?
         @Option(name: .customLong("sweep-budget"), help: "Seconds one run may spend on this region, Retry-After waits included (1–3600, default 120).")
         var sweepBudget: Int?
+        @Flag(name: .customLong("dry-run"), inversion: .prefixedNo,
+              help: "Rules only record what they would issue in this region (DRY_RUN), issuing nothing.")
+        var dryRun: Bool?
     }
 
     static func check(_ settings: RegionStore.Settings, creating: Bool) throws {
@@ -32,7 +35,7 @@ struct Regions: ParsableCommand {
         func run() throws {
             if let problem = RegionStore.idProblem(id) { throw ValidationError("--id \(problem)") }
             let settings = RegionStore.Settings(baseURL: baseURL, pageSize: sync.pageSize, requestsPerSecond: sync.rate,
-                                                maxRecordsPerRun: sync.maxRecords, sweepBudgetSeconds: sync.sweepBudget)
+                                                maxRecordsPerRun: sync.maxRecords, sweepBudgetSeconds: sync.sweepBudget, dryRun: sync.dryRun)
             try Regions.check(settings, creating: true)
             let store = RegionStore(db: try database.connect())
             printJSON(try reportingProblems { try store.add(id: id, settings: settings).json })
@@ -58,7 +61,8 @@ struct Regions: ParsableCommand {
 
         func run() throws {
             let settings = RegionStore.Settings(baseURL: baseURL, pageSize: sync.pageSize, requestsPerSecond: sync.rate,
-                                                maxRecordsPerRun: sync.maxRecords, enabled: sweep, sweepBudgetSeconds: sync.sweepBudget)
+                                                maxRecordsPerRun: sync.maxRecords, enabled: sweep, sweepBudgetSeconds: sync.sweepBudget,
+                                                dryRun: sync.dryRun)
             try Regions.check(settings, creating: false)
             let store = RegionStore(db: try database.connect())
             printJSON(try reportingProblems { try store.update(id: id, settings: settings).json })

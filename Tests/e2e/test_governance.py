@@ -123,6 +123,25 @@ def test_the_brake_reimages_at_most_its_share_and_records_the_rest(env, registry
     assert_problem(control.get("/control/v1/regions/no-such-region/suppressions"), 404)
 
 
+def test_a_region_in_dry_run_records_what_would_fire_and_issues_nothing(env, registry, control):
+    region = control.add_region(registry.url, dryRun=True)
+    assert control.get(f"/control/v1/regions/{region}").json()["dryRun"] is True
+    registry.add_items(failures("dry-a", 3))
+    for _ in range(2):
+        assert run_sync(env, "registry-sweep", "--region", region, extra=NO_BRAKE).returncode == 0
+    assert commands(control, region) == []
+    recorded = control.get(f"/control/v1/regions/{region}/suppressions").json()["items"]
+    assert [(i["status"], i["rule"], i["kind"], i["target"]) for i in recorded] == [
+        ("DRY_RUN", "reimage-node-on-runtime-failures", "REIMAGE_NODE", "dry-a")], recorded  # once, not per sweep
+    assert recorded[0]["reason"].startswith("dry run: would issue REIMAGE_NODE dry-a")
+    # Out of dry run, the same firing issues its command.
+    assert control.patch(f"/control/v1/regions/{region}", {"dryRun": False}).json()["dryRun"] is False
+    assert run_sync(env, "registry-sweep", "--region", region, extra=NO_BRAKE).returncode == 0
+    assert [c["target"] for c in commands(control, region, "REIMAGE_NODE")] == ["dry-a"]
+    assert_problem(control.patch(f"/control/v1/regions/{region}", {"dryRun": "yes"}), 400)
+    assert control.get(f"/control/v1/regions/{region}").json()["dryRun"] is False
+
+
 def test_a_brake_share_outside_zero_to_one_is_refused(env, registry, control):
     region = control.add_region(registry.url)
     r = run_sync(env, "registry-sweep", "--region", region, extra={"CONTROLPLANE_RULE_REIMAGE_MAX_SHARE": "1.5"})

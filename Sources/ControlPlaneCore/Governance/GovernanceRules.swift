@@ -12,6 +12,9 @@ import Postgres
 /// | `partner-routing-failover` | the region just became `DEGRADED` and another enabled region is `HEALTHY` | one `PARTNER_ROUTING` to the healthy region's registry: route the degraded region's partners there; the brake: not while another region's partners are routed away (`REMEDIATION_SUPPRESSED`) |
 /// | `partner-routing-return` | the region is `HEALTHY` again and its partners were routed away at least `routingHoldMinutes` ago | one `PARTNER_ROUTING` back to the region itself; earlier: held (`REMEDIATION_SUPPRESSED`, once) |
 ///
+/// A region in dry run (`dryRun`) gets the same evaluation, but each command a rule would issue
+/// is only recorded (`DRY_RUN`, beside the brake's suppressions) and routing state stays put.
+///
 /// `COMPLETED_WITH_FINDINGS` and `PARTIAL` job statuses are counted in the job views and
 /// metrics; they trigger no automatic action.
 public struct GovernanceRules {
@@ -71,13 +74,27 @@ public struct GovernanceRules {
     @discardableResult
     public func evaluate(region: String, sweep: SweepOutcome, sweepDetail: String? = nil) throws -> [Firing] {
         try db.transaction { db in
-            var firings = try reimageNodes(region: region)
-            firings += try health(region: region, sweep: sweep, sweepDetail: sweepDetail)
+            let dryRun = try RegionStore(db: db).isDryRun(region)
+            var firings = try reimageNodes(region: region, dryRun: dryRun)
+            firings += try health(region: region, sweep: sweep, sweepDetail: sweepDetail, dryRun: dryRun)
             return firings
         }
     }
 
-    private func reimageNodes(region: String) throws -> [Firing] {
+    /// Issues the command, or in dry run records that it would have (once per idempotency
+    /// key). True when a command was created or a dry run recorded.
+    private func issue(_ command: GovernanceCommandStore.NewCommand, for region: String, dryRun: Bool) throws -> Bool {
+        guard dryRun else {
+            if case .created = try GovernanceCommandStore(db: db).issue(command) { return true }
+            return false
+        }
+        return try RemediationSuppressionStore(db: db).record(
+            region: region, rule: command.ruleId ?? "", kind: command.kind.rawValue, target: command.target,
+            reason: "dry run: would issue \(command.kind.rawValue) \(command.target) \(command.paramsJSON): \(command.reason)",
+            dedupKey: "dry-run:" + command.idempotencyKey, dryRun: true)
+    }
+
+    private func reimageNodes(region: String, dryRun: Bool) throws -> [Firing] {
         let window = settings.windowMinutes
         let commands = GovernanceCommandStore(db: db)
         var firings: [Firing] = []
@@ -102,19 +119,19 @@ public struct GovernanceRules {
                 }
                 continue
             }
-            let outcome = try commands.issue(.init(
+            used += 1  // issued now, or earlier in this window under the same key
+            if try issue(.init(
                 region: region, kind: .reimageNode, target: node, paramsJSON: "{}", actor: actor,
                 reason: "\(count) jobs FAILED_RUNTIME_ENVIRONMENT on \(node) within \(window) minutes",
-                idempotencyKey: "rule:reimage-node:\(region):\(node):\(bucket)", ruleId: "reimage-node-on-runtime-failures"))
-            if case .created = outcome {
-                used += 1
-                firings.append(Firing(rule: "reimage-node-on-runtime-failures", detail: "REIMAGE_NODE \(node) (\(count) failures)"))
+                idempotencyKey: "rule:reimage-node:\(region):\(node):\(bucket)", ruleId: "reimage-node-on-runtime-failures"),
+                for: region, dryRun: dryRun) {
+                firings.append(Firing(rule: dryRun ? "DRY_RUN" : "reimage-node-on-runtime-failures", detail: "REIMAGE_NODE \(node) (\(count) failures)"))
             }
         }
         return firings
     }
 
-    private func health(region: String, sweep: SweepOutcome, sweepDetail: String?) throws -> [Firing] {
+    private func health(region: String, sweep: SweepOutcome, sweepDetail: String?, dryRun: Bool) throws -> [Firing] {
         let regions = RegionStore(db: db)
         guard let (previous, routedTo, routedSecondsAgo) = try regions.lockHealth(region) else { return [] }
 
@@ -135,7 +152,6 @@ public struct GovernanceRules {
             firings.append(Firing(rule: "region-health", detail: "\(previous) → \(health): \(reason)"))
         }
 
-        let commands = GovernanceCommandStore(db: db)
         let suppressions = RemediationSuppressionStore(db: db)
         if health == "DEGRADED" && previous != "DEGRADED" && routedTo == nil {
             if let target = try regions.healthyAlternative(to: region) {
@@ -149,10 +165,12 @@ public struct GovernanceRules {
                     }
                     return firings
                 }
-                _ = try commands.issue(.init(
+                _ = try issue(.init(
                     region: target, kind: .partnerRouting, target: region, paramsJSON: #"{"routeTo": "\#(target)"}"#,
                     actor: actor, reason: "\(region) is DEGRADED (\(reason)); route its partners to \(target)",
-                    idempotencyKey: "rule:partner-routing-failover:\(region):\(changedAt)", ruleId: "partner-routing-failover"))
+                    idempotencyKey: "rule:partner-routing-failover:\(region):\(changedAt)", ruleId: "partner-routing-failover"),
+                    for: region, dryRun: dryRun)
+                if dryRun { return firings + [Firing(rule: "DRY_RUN", detail: "PARTNER_ROUTING \(region) → \(target)")] }
                 try regions.setPartnerRouting(region, to: target)
                 firings.append(Firing(rule: "partner-routing-failover", detail: "PARTNER_ROUTING \(region) → \(target)"))
             }
@@ -168,10 +186,12 @@ public struct GovernanceRules {
                 }
                 return firings
             }
-            _ = try commands.issue(.init(
+            _ = try issue(.init(
                 region: region, kind: .partnerRouting, target: region, paramsJSON: #"{"routeTo": "\#(region)"}"#,
                 actor: actor, reason: "\(region) is HEALTHY again; route its partners back from \(away)",
-                idempotencyKey: "rule:partner-routing-return:\(region):\(changedAt)", ruleId: "partner-routing-return"))
+                idempotencyKey: "rule:partner-routing-return:\(region):\(changedAt)", ruleId: "partner-routing-return"),
+                for: region, dryRun: dryRun)
+            if dryRun { return firings + [Firing(rule: "DRY_RUN", detail: "PARTNER_ROUTING \(region) back from \(away)")] }
             try regions.setPartnerRouting(region, to: nil)
             firings.append(Firing(rule: "partner-routing-return", detail: "PARTNER_ROUTING \(region) back from \(away)"))
         }

@@ -15,10 +15,12 @@ public struct RegionStore {
         public var enabled: Bool?
         /// Seconds one run may spend on this region, Retry-After waits included.
         public var sweepBudgetSeconds: Int?
+        public var dryRun: Bool?
         public init(baseURL: String? = nil, pageSize: Int? = nil, requestsPerSecond: Double? = nil,
-                    maxRecordsPerRun: Int? = nil, enabled: Bool? = nil, sweepBudgetSeconds: Int? = nil) {
+                    maxRecordsPerRun: Int? = nil, enabled: Bool? = nil, sweepBudgetSeconds: Int? = nil, dryRun: Bool? = nil) {
             self.baseURL = baseURL; self.pageSize = pageSize; self.requestsPerSecond = requestsPerSecond
             self.maxRecordsPerRun = maxRecordsPerRun; self.enabled = enabled; self.sweepBudgetSeconds = sweepBudgetSeconds
+            self.dryRun = dryRun
         }
 
         /// Field complaints, named as in the API. `allowHTTP` is the development setting
@@ -77,10 +79,10 @@ public struct RegionStore {
         public static let columns = """
             id, base_url, enabled, page_size, requests_per_second, max_records_per_run, health, health_reason,
             health_changed_at, partner_routing_to, last_sweep_at, last_sweep_outcome, last_good_sweep_at,
-            cursor IS NOT NULL, sweep_budget_seconds
+            cursor IS NOT NULL, sweep_budget_seconds, dry_run
             """
         public let id: String, baseURL: String, enabled: Bool, pageSize: Int, requestsPerSecond: Double, maxRecordsPerRun: Int
-        public let sweepBudgetSeconds: Int
+        public let sweepBudgetSeconds: Int, dryRun: Bool
         public let health: String, healthReason: String?, healthChangedAt: String, partnerRoutingTo: String?
         public let lastSweepAt: String?, lastSweepOutcome: String?, lastGoodSweepAt: String?, hasCursor: Bool
         public init(row: inout PostgresRowReader) throws {
@@ -88,7 +90,7 @@ public struct RegionStore {
             requestsPerSecond = try row.next(); maxRecordsPerRun = try row.next(); health = try row.next()
             healthReason = try row.next(); healthChangedAt = try row.next(); partnerRoutingTo = try row.next()
             lastSweepAt = try row.next(); lastSweepOutcome = try row.next(); lastGoodSweepAt = try row.next()
-            hasCursor = try row.next(); sweepBudgetSeconds = try row.next()
+            hasCursor = try row.next(); sweepBudgetSeconds = try row.next(); dryRun = try row.next()
         }
 
         public func write(to json: inout JSONWriter) {
@@ -108,6 +110,7 @@ public struct RegionStore {
             json.key("lastGoodSweepAt"); json.timestamp(lastGoodSweepAt)
             json.key("hasCursor"); json.bool(hasCursor)
             json.key("sweepBudgetSeconds"); json.int(sweepBudgetSeconds)
+            json.key("dryRun"); json.bool(dryRun)
             json.endObject()
         }
 
@@ -121,9 +124,10 @@ public struct RegionStore {
     public func add(id: String, settings: Settings) throws -> Row {
         do {
             return try db.query("""
-                INSERT INTO regions (id, base_url, page_size, requests_per_second, max_records_per_run, enabled, sweep_budget_seconds)
+                INSERT INTO regions (id, base_url, page_size, requests_per_second, max_records_per_run, enabled, sweep_budget_seconds, dry_run)
                 VALUES (\(id), \(settings.baseURL ?? ""), \(settings.pageSize ?? 200), \(settings.requestsPerSecond ?? 5),
-                        \(settings.maxRecordsPerRun ?? 20000), \(settings.enabled ?? true), \(settings.sweepBudgetSeconds ?? 120))
+                        \(settings.maxRecordsPerRun ?? 20000), \(settings.enabled ?? true), \(settings.sweepBudgetSeconds ?? 120),
+                        \(settings.dryRun ?? false))
                 RETURNING \(columns: Row.self)
                 """).first(Row.self)!
         } catch let error as PostgresError where error.kind == .uniqueViolation {
@@ -138,7 +142,8 @@ public struct RegionStore {
                    requests_per_second = COALESCE(\(settings.requestsPerSecond), requests_per_second),
                    max_records_per_run = COALESCE(\(settings.maxRecordsPerRun), max_records_per_run),
                    enabled = COALESCE(\(settings.enabled), enabled),
-                   sweep_budget_seconds = COALESCE(\(settings.sweepBudgetSeconds), sweep_budget_seconds), updated_at = now()
+                   sweep_budget_seconds = COALESCE(\(settings.sweepBudgetSeconds), sweep_budget_seconds),
+                   dry_run = COALESCE(\(settings.dryRun), dry_run), updated_at = now()
             WHERE id = \(id)
             RETURNING \(columns: Row.self)
             """)
@@ -226,6 +231,12 @@ public struct RegionStore {
             """)
         guard rows.count == 1 else { return nil }
         return (try rows.decode(0, 0, as: String.self), try rows.decodeIfPresent(0, 1, as: String.self), try rows.decode(0, 2, as: Int.self))
+    }
+
+    /// Whether the rules only record what they would do in the region.
+    public func isDryRun(_ id: String) throws -> Bool {
+        let rows = try db.query("SELECT dry_run FROM regions WHERE id = \(id)")
+        return rows.count == 1 ? try rows.decode(0, 0, as: Bool.self) : false
     }
 
     /// Enabled regions other than `id` whose partners are routed away now.

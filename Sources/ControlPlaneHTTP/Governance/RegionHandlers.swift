@@ -11,14 +11,15 @@ enum RegionHandlers {
         var maxRecordsPerRun: Int?
         var enabled: Bool?
         var sweepBudgetSeconds: Int?
+        var dryRun: Bool?
 
         var settings: RegionStore.Settings {
             .init(baseURL: baseUrl, pageSize: pageSize, requestsPerSecond: requestsPerSecond,
-                  maxRecordsPerRun: maxRecordsPerRun, enabled: enabled, sweepBudgetSeconds: sweepBudgetSeconds)
+                  maxRecordsPerRun: maxRecordsPerRun, enabled: enabled, sweepBudgetSeconds: sweepBudgetSeconds, dryRun: dryRun)
         }
     }
 
-    static let keys: Set<String> = ["baseUrl", "pageSize", "requestsPerSecond", "maxRecordsPerRun", "enabled", "sweepBudgetSeconds"]
+    static let keys: Set<String> = ["baseUrl", "pageSize", "requestsPerSecond", "maxRecordsPerRun", "enabled", "sweepBudgetSeconds", "dryRun"]
 
     @Sendable static func list(_ context: RequestContext) throws -> Response {
         try context.requireControlToken()
@@ -93,7 +94,7 @@ enum RegionHandlers {
         let rows = try RemediationSuppressionStore(db: context.database).recent(region: region, limit: 200)
         return .jsonBytes(JSONWriter.list(count: rows.count) { json, index in
             json.beginObject()
-            json.key("status"); json.string("REMEDIATION_SUPPRESSED")
+            json.key("status"); json.string(rows[index].outcome)
             json.key("rule"); json.string(rows[index].rule)
             json.key("kind"); json.string(rows[index].kind)
             json.key("target"); json.string(rows[index].target)
