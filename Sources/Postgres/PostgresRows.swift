@@ -103,6 +103,11 @@ public final class PostgresRows {
         return value
     }
 
+    /// One column of every row (a list of ids, say).
+    public func column<T: PostgresDecodable>(_ column: Int, as type: T.Type = T.self) throws -> [T] {
+        try (0..<count).map { try decode($0, column, as: type) }
+    }
+
     public func decodeIfPresent<T: PostgresDecodable>(_ row: Int, _ column: Int, as type: T.Type = T.self) throws -> T? {
         try withBytes(row, column) { bytes in
             guard let bytes else { return nil }

@@ -113,15 +113,13 @@ public struct AdminJobStore {
             WHERE status = 'RUNNING' AND lease_expires_at < now()
             RETURNING id::text
             """)
-        return try (0..<rows.count).map { try rows.decode($0, 0, as: String.self) }
+        return try rows.column(0, as: String.self)
     }
 
     /// Jobs by status (metrics).
     public func countsByStatus() throws -> [String: Int] {
         let rows = try db.query("SELECT status, count(*)::int FROM admin_jobs GROUP BY status", retryOnConnectionLoss: true)
-        var out: [String: Int] = [:]
-        for row in 0..<rows.count { out[try rows.decode(row, 0, as: String.self)] = try rows.decode(row, 1, as: Int.self) }
-        return out
+        return Dictionary(uniqueKeysWithValues: zip(try rows.column(0, as: String.self), try rows.column(1, as: Int.self)))
     }
 
     public func pendingCount() throws -> Int {

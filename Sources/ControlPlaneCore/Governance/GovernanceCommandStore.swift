@@ -205,7 +205,7 @@ public struct GovernanceCommandStore {
                 WHERE status = 'DELIVERED' AND delivered_at < now() - make_interval(secs => \(seconds))
                 RETURNING id::text
                 """)
-            let ids = try (0..<rows.count).map { try rows.decode($0, 0, as: String.self) }
+            let ids = try rows.column(0, as: String.self)
             for id in ids {
                 try GovernanceCommandStore(db: db).recordEvent(id: id, from: "DELIVERED", to: "UNACKNOWLEDGED", actor: "controlplane-sync",
                                                               detail: "no acknowledgement within \(seconds) s; delivering again")

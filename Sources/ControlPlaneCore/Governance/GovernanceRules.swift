@@ -94,6 +94,15 @@ public struct GovernanceRules {
             dedupKey: "dry-run:" + command.idempotencyKey, dryRun: true)
     }
 
+    /// Records a firing the brake held back, once per `dedupKey`; the firing to report when
+    /// this call recorded it (none when an earlier sweep did).
+    private func suppress(region: String, rule: String, kind: CommandKind, target: String, reason: String,
+                          dedupKey: String) throws -> [Firing] {
+        guard try RemediationSuppressionStore(db: db).record(region: region, rule: rule, kind: kind.rawValue, target: target,
+                                                             reason: reason, dedupKey: dedupKey) else { return [] }
+        return [Firing(rule: "REMEDIATION_SUPPRESSED", detail: "\(kind.rawValue) \(target): \(reason)")]
+    }
+
     private func reimageNodes(region: String, dryRun: Bool) throws -> [Firing] {
         let window = settings.windowMinutes
         let commands = GovernanceCommandStore(db: db)
@@ -112,11 +121,8 @@ public struct GovernanceRules {
             guard used < allowed else {
                 let reason = "\(count) jobs FAILED_RUNTIME_ENVIRONMENT on \(node) within \(window) minutes; held back: "
                     + "\(used) of \(nodes) nodes already re-imaged within the window (at most \(allowed))"
-                if try RemediationSuppressionStore(db: db).record(
-                    region: region, rule: "reimage-node-on-runtime-failures", kind: "REIMAGE_NODE", target: node, reason: reason,
-                    dedupKey: "rule:reimage-node:\(region):\(node):\(bucket)") {
-                    firings.append(Firing(rule: "REMEDIATION_SUPPRESSED", detail: "REIMAGE_NODE \(node): \(reason)"))
-                }
+                firings += try suppress(region: region, rule: "reimage-node-on-runtime-failures", kind: .reimageNode, target: node,
+                                        reason: reason, dedupKey: "rule:reimage-node:\(region):\(node):\(bucket)")
                 continue
             }
             used += 1  // issued now, or earlier in this window under the same key
@@ -152,18 +158,14 @@ public struct GovernanceRules {
             firings.append(Firing(rule: "region-health", detail: "\(previous) → \(health): \(reason)"))
         }
 
-        let suppressions = RemediationSuppressionStore(db: db)
         if health == "DEGRADED" && previous != "DEGRADED" && routedTo == nil {
             if let target = try regions.healthyAlternative(to: region) {
                 // The brake: one region's partners routed away at a time.
                 if let other = try regions.routedAway(excluding: region).first {
                     let held = "\(region) is DEGRADED (\(reason)); not routing its partners to \(target): \(other)'s partners are "
                         + "routed away already (one region at a time)"
-                    if try suppressions.record(region: region, rule: "partner-routing-failover", kind: "PARTNER_ROUTING", target: region,
-                                               reason: held, dedupKey: "rule:partner-routing-failover:\(region):\(changedAt)") {
-                        firings.append(Firing(rule: "REMEDIATION_SUPPRESSED", detail: "PARTNER_ROUTING \(region): \(held)"))
-                    }
-                    return firings
+                    return firings + (try suppress(region: region, rule: "partner-routing-failover", kind: .partnerRouting, target: region,
+                                                   reason: held, dedupKey: "rule:partner-routing-failover:\(region):\(changedAt)"))
                 }
                 _ = try issue(.init(
                     region: target, kind: .partnerRouting, target: region, paramsJSON: #"{"routeTo": "\#(target)"}"#,
@@ -178,13 +180,10 @@ public struct GovernanceRules {
             let hold = settings.routingHoldMinutes * 60
             guard routedSecondsAgo >= hold else {
                 // No flapping: a change stands for its hold time before it is undone.
-                let held = "\(region) is HEALTHY again; its partners stay with \(away) until the hold of "
-                    + "\(settings.routingHoldMinutes) minutes after routing ends (\(hold - routedSecondsAgo) s left)"
-                if try suppressions.record(region: region, rule: "partner-routing-return", kind: "PARTNER_ROUTING", target: region,
-                                           reason: held, dedupKey: "rule:partner-routing-return:\(region):hold:\(changedAt)") {
-                    firings.append(Firing(rule: "REMEDIATION_SUPPRESSED", detail: "PARTNER_ROUTING \(region): \(held)"))
-                }
-                return firings
+                let held = "\(region) is HEALTHY again; its partners stay with \(away) until \(settings.routingHoldMinutes) minutes "
+                    + "after they were routed there (\(hold - routedSecondsAgo) s left)"
+                return firings + (try suppress(region: region, rule: "partner-routing-return", kind: .partnerRouting, target: region,
+                                               reason: held, dedupKey: "rule:partner-routing-return:\(region):hold:\(changedAt)"))
             }
             _ = try issue(.init(
                 region: region, kind: .partnerRouting, target: region, paramsJSON: #"{"routeTo": "\#(region)"}"#,

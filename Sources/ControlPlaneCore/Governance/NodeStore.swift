@@ -107,6 +107,6 @@ public struct NodeStore {
               AND (readiness = 'NOT_READY' OR last_heartbeat_at < now() - make_interval(secs => \(grace)))
             ORDER BY node_id
             """)
-        return try (0..<rows.count).map { try rows.decode($0, 0, as: String.self) }
+        return try rows.column(0, as: String.self)
     }
 }

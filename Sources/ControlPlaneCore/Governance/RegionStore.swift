@@ -244,7 +244,7 @@ public struct RegionStore {
         let rows = try db.query("""
             SELECT id FROM regions WHERE id <> \(id) AND enabled AND partner_routing_to IS NOT NULL ORDER BY id
             """)
-        return try (0..<rows.count).map { try rows.decode($0, 0, as: String.self) }
+        return try rows.column(0, as: String.self)
     }
 
     /// Sets the health (and its change time when it changed); returns the change time in unix seconds.

@@ -39,8 +39,6 @@ public struct SweepRunStore {
             SELECT DISTINCT ON (region_id) region_id, records FROM sweep_runs
             WHERE finished_at IS NOT NULL ORDER BY region_id, id DESC
             """, retryOnConnectionLoss: true)
-        var out: [String: Int] = [:]
-        for row in 0..<rows.count { out[try rows.decode(row, 0, as: String.self)] = try rows.decode(row, 1, as: Int.self) }
-        return out
+        return Dictionary(uniqueKeysWithValues: zip(try rows.column(0, as: String.self), try rows.column(1, as: Int.self)))
     }
 }

@@ -93,7 +93,7 @@ public struct TenantStore {
             SELECT id::text FROM tenants_master
             WHERE status = 'provisioning' AND updated_at < now() - make_interval(secs => \(seconds)) ORDER BY updated_at LIMIT 1000
             """)
-        return try (0..<rows.count).map { try rows.decode($0, 0, as: String.self) }
+        return try rows.column(0, as: String.self)
     }
 
     public func setConnector(_ id: String, kind: String?, credentialRef: String?) throws -> PostgresRows {
