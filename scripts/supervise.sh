@@ -16,7 +16,8 @@ trap on_stop TERM INT
 while true; do
     "$@" &
     child=$!
-    echo "$child" > "$pidfile"
+    # Replaced by rename, never truncated in place: a reader never sees an empty file.
+    echo "$child" > "$pidfile.new" && mv -f "$pidfile.new" "$pidfile"
     wait "$child"
     status=$?
     if [ "$stopping" = 1 ]; then
