@@ -196,6 +196,13 @@ public final class PostgresConnection {
         try query("SELECT pg_advisory_unlock(hashtext(\(name)))")
     }
 
+    /// A transaction-level advisory lock on `name` within `namespace` (one per kind of
+    /// thing locked) if free, held until the transaction ends; false when another transaction,
+    /// on any host, holds it. Two names sharing a hash only serialize with each other.
+    public func tryTransactionLock(namespace: Int32, name: String) throws -> Bool {
+        try query("SELECT pg_try_advisory_xact_lock(\(namespace)::int4, hashtext(\(name)))").decode(0, 0, as: Bool.self)
+    }
+
     /// One round trip that proves the session works (health checks).
     public func ping() throws {
         try query("SELECT 1", retryOnConnectionLoss: true)

@@ -11,10 +11,12 @@ struct AdminJobRunner {
     let configuration: SyncConfiguration
     let logger: Logger
 
-    func run(max: Int) throws -> Int {
+    /// Runs jobs until none is pending or the run's budget or deadline is spent; a job
+    /// under way when the deadline passes finishes (a sweep within its region's budget).
+    func run(_ shared: DeliveryRun) throws -> DeliverySummary {
         let jobs = AdminJobStore(db: db)
-        var done = 0
-        while done < max, let job = try jobs.claimNext(leaseSeconds: configuration.adminJobLeaseSeconds) {
+        var summary = DeliverySummary()
+        while shared.takeOne(), let job = try jobs.claimNext(leaseSeconds: configuration.adminJobLeaseSeconds) {
             let (status, result) = execute(job)
             if try jobs.finish(job.id, status: status, resultJSON: result) {
                 logger.info("admin job finished", ["adminJob": .string(job.id), "kind": .string(job.kind), "status": .string(status)])
@@ -22,9 +24,9 @@ struct AdminJobRunner {
                 logger.warning("admin job outcome dropped: its lease was given up meanwhile (runner lost)",
                                ["adminJob": .string(job.id), "kind": .string(job.kind), "status": .string(status)])
             }
-            done += 1
+            summary.count(status == "SUCCEEDED" ? .delivered : .gaveUp)
         }
-        return done
+        return summary
     }
 
     /// Keeps the job's lease ahead of the work; a failure here only costs the lease (the

@@ -6,8 +6,9 @@ import ServiceLog
 /// Delivers PENDING governance commands to their region's `POST /v1/registry/commands`
 /// with a fresh JWT (scope `registry:commands:write`). The registry applies a commandId
 /// once, so a retry after an unknown outcome is safe. One command per transaction,
-/// claimed with FOR UPDATE SKIP LOCKED. Workers share a `DeliveryRun`: a region's commands
-/// go out one at a time and in order, and a region whose registry hangs holds one worker.
+/// with its region held for the transaction (`claimNext`): a region's commands go out one at
+/// a time and in order across every host running `deliver`, and a region whose registry
+/// hangs holds one worker.
 struct CommandDeliverer {
     let db: PostgresConnection
     let configuration: SyncConfiguration
@@ -20,8 +21,7 @@ struct CommandDeliverer {
     private func deliverOne() throws -> DeliveryOutcome? {
         try db.transaction { db in
             let commands = GovernanceCommandStore(db: db)
-            guard let command = try shared.claim({ try commands.claimNext(skipping: $0) }, destination: \.region) else { return nil }
-            defer { shared.endCalling(command.region) }
+            guard let command = try commands.claimNext() else { return nil }
             let attempt = command.attempts + 1
             var body = JSONWriter()
             body.beginObject()

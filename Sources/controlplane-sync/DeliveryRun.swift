@@ -2,21 +2,32 @@ import Foundation
 import Postgres
 import Synchronization
 
-/// What the workers draining one outbox share: the message budget and the destinations
-/// (webhook endpoints, regions) being called now. Claims are serialized in the process (a
-/// claim is one short query), so a worker never picks a destination another worker has
-/// just taken: a slow destination holds one worker, and its messages go out in order.
-final class DeliveryRun: @unchecked Sendable {
+/// What the workers draining one outbox share: its message budget and its deadline. Which
+/// destination a worker may call is settled in the database (each store's `claimNext`
+/// holds the endpoint or region for the delivery's transaction), so it holds for workers in
+/// any number of processes and hosts alike.
+final class DeliveryRun: Sendable {
+    let outbox: String
+    let workers: Int
     private let remaining: Atomic<Int>
-    private let lock = NSLock()
-    private var calling: Set<String> = []  // guarded by lock
+    private let deadline: ContinuousClock.Instant
 
-    init(maxMessages: Int) { remaining = Atomic(maxMessages) }
+    /// `seconds` after which no new message is claimed; a delivery under way ends by its own
+    /// request deadline.
+    init(outbox: String, workers: Int, maxMessages: Int, seconds: Double) {
+        self.outbox = outbox
+        self.workers = workers
+        remaining = Atomic(maxMessages)
+        deadline = .now + .milliseconds(Int64(seconds * 1000))
+    }
 
-    /// False once the run's budget is spent.
-    func takeOne() -> Bool { remaining.wrappingSubtract(1, ordering: .relaxed).newValue >= 0 }
+    /// False once the budget is spent or the deadline has passed.
+    func takeOne() -> Bool {
+        ContinuousClock.now < deadline && remaining.wrappingSubtract(1, ordering: .relaxed).newValue >= 0
+    }
 
-    /// One worker's loop: deliver until nothing is due (nil) or the run's budget is spent.
+    /// One worker's loop: deliver until nothing is due (nil), the budget is spent or the
+    /// deadline passes.
     func drain(_ deliverOne: () throws -> DeliveryOutcome?) rethrows -> DeliverySummary {
         var summary = DeliverySummary()
         while takeOne() {
@@ -24,28 +35,5 @@ final class DeliveryRun: @unchecked Sendable {
             summary.count(outcome)
         }
         return summary
-    }
-
-    /// Runs `claim` with the destinations being called (for it to skip); the destination of
-    /// what it returns counts as called until `endCalling`.
-    func claim<T>(_ claim: ([String]) throws -> T?, destination: (T) -> String) throws -> T? {
-        lock.lock()
-        defer { lock.unlock() }
-        let claimed = try claim(Array(calling))
-        if let claimed { calling.insert(destination(claimed)) }
-        return claimed
-    }
-
-    func endCalling(_ destination: String) {
-        lock.lock()
-        calling.remove(destination)
-        lock.unlock()
-    }
-
-    /// `workers` bodies on their own threads, each with its own connection, until the outbox
-    /// has nothing due or the budget is spent; their summaries added up.
-    func deliver(workers: Int, connect: () throws -> PostgresConnection,
-                 worker: @escaping @Sendable (PostgresConnection) throws -> DeliverySummary) throws -> DeliverySummary {
-        try runWorkers(workers, connect: connect, body: worker).reduce(DeliverySummary(), +)
     }
 }

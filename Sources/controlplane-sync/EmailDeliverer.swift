@@ -14,16 +14,10 @@ struct EmailDeliverer {
     let hashKey: [UInt8]
     let trial: TrialSettings
     let logger: Logger
+    let shared: DeliveryRun
     var retrySchedule = RetrySchedule.emails
 
-    func run(max: Int) throws -> DeliverySummary {
-        var summary = DeliverySummary()
-        for _ in 0..<max {
-            guard let outcome = try sendOne() else { break }
-            summary.count(outcome)
-        }
-        return summary
-    }
+    func run() throws -> DeliverySummary { try shared.drain(sendOne) }
 
     private func sendOne() throws -> DeliveryOutcome? {
         try db.transaction { db in

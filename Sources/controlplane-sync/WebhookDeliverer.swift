@@ -7,9 +7,9 @@ import Curl
 /// Drains `webhook_outbox`: one message per transaction, claimed with
 /// `FOR UPDATE SKIP LOCKED` so runs on several hosts never send one twice; signed per
 /// Standard Webhooks; every attempt logged; retried on the schedule, then dead-lettered.
-/// Several deliverers share a `DeliveryRun`, each on its own thread and connection; a
-/// worker skips endpoints another one is calling, so an endpoint that hangs until the
-/// timeout holds one worker, never the whole run.
+/// Several deliverers share a `DeliveryRun`, each on its own thread and connection; an
+/// endpoint is called by one of them at a time, on any host (`claimNext`), so an endpoint
+/// that hangs until the timeout holds one worker, never the whole run.
 struct WebhookDeliverer {
     let db: PostgresConnection
     let logger: Logger
@@ -27,8 +27,7 @@ struct WebhookDeliverer {
     private func deliverOne() throws -> DeliveryOutcome? {
         try db.transaction { db in
             let outbox = WebhookOutboxStore(db: db)
-            guard let message = try shared.claim({ try outbox.claimNext(skipping: $0) }, destination: \.endpointId) else { return nil }
-            defer { shared.endCalling(message.endpointId) }
+            guard let message = try outbox.claimNext() else { return nil }
             let attempt = message.attempts + 1
             if message.endpointGone {
                 try outbox.markDead(message.id, attempts: nil, error: "endpoint removed or disabled")

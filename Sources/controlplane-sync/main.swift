@@ -49,16 +49,21 @@ struct Sync: ParsableCommand {
 
     struct Deliver: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Deliver outbox messages: lifecycle webhooks (Standard Webhooks), with retries and a delivery log.")
+            abstract: "Deliver the outboxes — admin jobs, governance commands, webhooks, emails — each by its own workers, at once.")
 
-        @Option(help: "At most this many messages per run.") var max = 1000
-        @Option(help: "Workers per outbox (governance commands, webhooks), each with its own database connection; a destination (region, endpoint) is called by one worker at a time.")
+        @Option(help: "At most this many messages per outbox and run.") var max = 1000
+        @Option(help: "Workers for governance commands and for webhooks, each with its own database connection; a destination (region, endpoint) is called by one worker at a time on any host.")
         var workers = 4
+        @Option(help: "Workers for one-time-code emails.") var emailWorkers = 2
+        @Option(help: "Workers for admin jobs.") var adminJobWorkers = 1
+        @Option(help: "Only these outboxes (admin-jobs, commands, webhooks, emails; comma-separated), e.g. for a timer of their own.")
+        var outbox = Outbox.allCases.map(\.rawValue).joined(separator: ",")
+
+        enum Outbox: String, CaseIterable { case adminJobs = "admin-jobs", commands, webhooks, emails }
 
         func run() throws {
             let logger = Logger(component: "controlplane-sync")
             let environment = try loadEnvironment()
-            let db = try connect(environment)
             let schedule = try environment["CONTROLPLANE_WEBHOOK_RETRY_SCHEDULE"].map { text in
                 RetrySchedule(delays: try text.split(separator: ",").map { part -> Double in
                     guard let seconds = Double(part.trimmingCharacters(in: .whitespaces)), seconds >= 0 else {
@@ -67,34 +72,64 @@ struct Sync: ParsableCommand {
                     return seconds
                 })
             } ?? RetrySchedule.webhooks
-            guard (1...64).contains(workers) else { throw fail(64, "--workers must be from 1 to 64") }
+            for (name, value) in [("--workers", workers), ("--email-workers", emailWorkers), ("--admin-job-workers", adminJobWorkers)] {
+                guard (1...64).contains(value) else { throw fail(64, "\(name) must be from 1 to 64") }
+            }
+            var selected = Set<Outbox>()
+            for name in outbox.split(separator: ",") {
+                guard let one = Outbox(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                    throw fail(64, "--outbox takes admin-jobs, commands, webhooks, emails; not \(name)")
+                }
+                selected.insert(one)
+            }
             let timeout = try environment.double("CONTROLPLANE_WEBHOOK_TIMEOUT_SECONDS", default: 15)
             let secretKeys: SecretKeyRing?, destinations: WebhookDestinationPolicy
+            let deadlines: [Outbox: Double]
             do {
                 secretKeys = try SecretKeyRing.load(environment)
                 destinations = try WebhookDestinationPolicy(environment: environment)
+                deadlines = try Dictionary(uniqueKeysWithValues: Outbox.allCases.map { outbox in
+                    let key = "CONTROLPLANE_DELIVER_" + outbox.rawValue.uppercased().replacingOccurrences(of: "-", with: "_") + "_SECONDS"
+                    return (outbox, try environment.double(key, default: 45))
+                })
             } catch { throw fail(78, "\(error)") }
             let configuration = try syncConfiguration(environment)
-            let sweeper = RegistrySweeper(db: db, configuration: configuration, logger: logger)
-            try withDatabase {
-                let jobs = try AdminJobRunner(db: db, sweeper: sweeper, configuration: configuration, logger: logger).run(max: 20)
-                let commandRun = DeliveryRun(maxMessages: max), webhookRun = DeliveryRun(maxMessages: max)
-                let commands = configuration.signingKeys.isEmpty ? DeliverySummary()
-                    : try commandRun.deliver(workers: workers, connect: { try connect(environment) }) { db in
-                        try CommandDeliverer(db: db, configuration: configuration, logger: logger, shared: commandRun).run()
-                    }
-                let webhooks = try webhookRun.deliver(workers: workers, connect: { try connect(environment) }) { db in
-                    try WebhookDeliverer(db: db, logger: logger, retrySchedule: schedule, timeoutSeconds: timeout,
-                                         secretKeys: secretKeys, destinations: destinations, shared: webhookRun).run()
+            let mailer = try emailDeliverer(environment, logger: logger)
+            if configuration.signingKeys.isEmpty { selected.remove(.commands) }  // nothing can be signed: commands wait
+            if mailer == nil { selected.remove(.emails) }  // no SMTP server configured: emails wait
+
+            // Each outbox drains on its own workers against its own deadline: a receiver that
+            // drips bytes costs webhook workers, never a code email or a region's command.
+            var runs: [Outbox: DeliveryRun] = [:]
+            var bodies: [@Sendable (PostgresConnection) throws -> DeliverySummary] = []
+            var owners: [Outbox] = []
+            for outbox in Outbox.allCases where selected.contains(outbox) {
+                let count = switch outbox { case .adminJobs: adminJobWorkers; case .emails: emailWorkers; default: workers }
+                let run = DeliveryRun(outbox: outbox.rawValue, workers: count, maxMessages: max, seconds: deadlines[outbox]!)
+                runs[outbox] = run
+                let body: @Sendable (PostgresConnection) throws -> DeliverySummary = switch outbox {
+                case .adminJobs: { db in
+                    try AdminJobRunner(db: db, sweeper: RegistrySweeper(db: db, configuration: configuration, logger: logger),
+                                       configuration: configuration, logger: logger).run(run)
                 }
-                var emails = DeliverySummary()
-                if let mailer = try emailDeliverer(environment, db: db, logger: logger) { emails = try mailer.run(max: max) }
-                logger.info("deliver finished", ["adminJobs": .int(jobs), "commandsDelivered": .int(commands.delivered),
-                                                 "commandsRescheduled": .int(commands.rescheduled), "commandsFailed": .int(commands.gaveUp),
-                                                 "webhooksDelivered": .int(webhooks.delivered),
-                                                 "webhooksRescheduled": .int(webhooks.rescheduled), "webhooksDead": .int(webhooks.gaveUp),
-                                                 "emailsSent": .int(emails.delivered), "emailsRescheduled": .int(emails.rescheduled),
-                                                 "emailsDead": .int(emails.gaveUp), "emailsSuperseded": .int(emails.superseded)])
+                case .commands: { db in try CommandDeliverer(db: db, configuration: configuration, logger: logger, shared: run).run() }
+                case .webhooks: { db in
+                    try WebhookDeliverer(db: db, logger: logger, retrySchedule: schedule, timeoutSeconds: timeout,
+                                         secretKeys: secretKeys, destinations: destinations, shared: run).run()
+                }
+                case .emails: { db in try mailer!(db, run).run() }
+                }
+                bodies += Array(repeating: body, count: count)
+                owners += Array(repeating: outbox, count: count)
+            }
+            let results = try withDatabase { try runConcurrently(bodies, connect: { try connect(environment) }) }
+            var totals: [Outbox: DeliverySummary] = [:]
+            for (outbox, summary) in zip(owners, results) { totals[outbox] = (totals[outbox] ?? DeliverySummary()) + summary }
+            for outbox in Outbox.allCases {
+                guard let summary = totals[outbox], let run = runs[outbox] else { continue }
+                logger.info("outbox drained", ["outbox": .string(outbox.rawValue), "workers": .int(run.workers),
+                                               "delivered": .int(summary.delivered), "rescheduled": .int(summary.rescheduled),
+                                               "gaveUp": .int(summary.gaveUp), "superseded": .int(summary.superseded)])
             }
         }
     }
@@ -152,8 +187,9 @@ func fail(_ code: Int32, _ message: String) -> ExitCode {
     return ExitCode(code)
 }
 
-/// The SMTP deliverer, when CONTROLPLANE_SMTP_URL is set (else email rows wait).
-func emailDeliverer(_ environment: Environment, db: PostgresConnection, logger: Logger) throws -> EmailDeliverer? {
+/// Makes an email deliverer for a worker's connection and run, when CONTROLPLANE_SMTP_URL is
+/// set (else email rows wait).
+func emailDeliverer(_ environment: Environment, logger: Logger) throws -> (@Sendable (PostgresConnection, DeliveryRun) -> EmailDeliverer)? {
     guard let url = environment["CONTROLPLANE_SMTP_URL"] else { return nil }
     do {
         guard let tls = SMTPClient.TLS(rawValue: environment.string("CONTROLPLANE_SMTP_TLS", default: "required")) else {
@@ -167,8 +203,11 @@ func emailDeliverer(_ environment: Environment, db: PostgresConnection, logger: 
                                               password: try environment.secret("CONTROLPLANE_SMTP_PASSWORD"),
                                               timeoutSeconds: try environment.int("CONTROLPLANE_SMTP_TIMEOUT_SECONDS", default: 30, range: 1...300),
                                               caFile: environment["CONTROLPLANE_SMTP_CA_FILE"]))
-        return EmailDeliverer(db: db, smtp: smtp, from: environment.string("CONTROLPLANE_MAIL_FROM", default: "no-reply@localhost"),
-                              hashKey: Array(key.utf8), trial: try TrialSettings(environment: environment), logger: logger)
+        let from = environment.string("CONTROLPLANE_MAIL_FROM", default: "no-reply@localhost")
+        let trial = try TrialSettings(environment: environment)
+        return { db, run in
+            EmailDeliverer(db: db, smtp: smtp, from: from, hashKey: Array(key.utf8), trial: trial, logger: logger, shared: run)
+        }
     } catch let error as ConfigurationError {
         throw fail(78, "\(error)")
     }

@@ -5,11 +5,14 @@ import pathlib
 import shlex
 import socket
 import subprocess
+import sys
 import time
 import uuid
 
 import pytest
 import requests
+
+from sql_support import sql
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -145,3 +148,29 @@ def backend_factory(env, tmp_path):
     yield start
     for backend in started:
         backend.stop()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def receiver(env, tmp_path):
+    """Starts webhook_receiver.py processes: receiver(statuses, delay) → (url, log path)."""
+    # Only this test's endpoints take part: earlier tests may have left others behind.
+    sql(env, "UPDATE webhook_endpoints SET deleted_at = now() WHERE deleted_at IS NULL")
+    def start(statuses, delay=0):
+        port, log = free_port(), tmp_path / f"received-{len(started)}.jsonl"
+        process = subprocess.Popen([sys.executable, os.path.join(REPO, "Tests", "e2e", "webhook_receiver.py"),
+                                    str(port), str(log), statuses, str(delay)])
+        started.append(process)
+        assert wait_until(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0)
+        return f"http://127.0.0.1:{port}/hooks", log
+
+    started = []
+    yield start
+    for p in started:
+        p.kill()
+        p.wait()

@@ -11,14 +11,8 @@ import uuid
 import pytest
 import requests
 
-from conftest import REPO, keep_output, output_log, wait_until
+from conftest import REPO, free_port, keep_output, output_log, wait_until
 from sql_support import sql, sql_refused  # noqa: F401 (re-exported for the tests)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class FakeRegistry:

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 import requests
 
-from conftest import REPO, assert_problem, wait_until
+from conftest import REPO, assert_problem, free_port, wait_until
 
 ALLOWED_ORIGIN = "http://localhost:3000"
 
@@ -37,7 +37,6 @@ def test_https_public_server_with_the_self_signed_certificate(env, public_tls):
 def tls_handshake(public_tls, version):
     """A handshake from a client capped at exactly `version` (its own security level lowered
     so that it offers old protocols at all): the negotiated version, or the SSL error."""
-    import socket
     import ssl
     import warnings
     with warnings.catch_warnings():
@@ -159,11 +158,6 @@ def test_rate_limited_requests_get_a_429_problem_with_cors(public):
 def test_the_production_nginx_config_passes_nginx_t(env, tmp_path):
     """nginx/controlplane.conf as operators install it (conf.d + snippets), with only the
     certificates, log directory and listen addresses pointed at this machine."""
-    def free_port():
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
-
     tls = os.path.dirname(env["CONTROLPLANE_TLS_CERT"])
     text = open(os.path.join(REPO, "nginx", "controlplane.conf")).read()
     for name in ("fullchain", "internal-fullchain"):

@@ -5,7 +5,6 @@ import hashlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -238,31 +237,6 @@ def test_callback_bad_bodies_change_nothing(env, api):
 
 
 # --- outbound webhooks -------------------------------------------------------------------
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def receiver(env, tmp_path):
-    # Only this test's endpoints take part: earlier tests may have left others behind.
-    sql(env, "UPDATE webhook_endpoints SET deleted_at = now() WHERE deleted_at IS NULL")
-    def start(statuses, delay=0):
-        port, log = free_port(), tmp_path / f"received-{len(started)}.jsonl"
-        process = subprocess.Popen([sys.executable, os.path.join(REPO, "Tests", "e2e", "webhook_receiver.py"),
-                                    str(port), str(log), statuses, str(delay)])
-        started.append(process)
-        assert wait_until(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0)
-        return f"http://127.0.0.1:{port}/hooks", log
-
-    started = []
-    yield start
-    for p in started:
-        p.kill()
-        p.wait()
-
 
 def deliver(env, secrets_keys=None, allow_loopback="on", schedule="0,0,0"):
     environment = {"PATH": os.environ["PATH"], "CONTROLPLANE_SYNC_DATABASE_URL": env["CONTROLPLANE_SYNC_DATABASE_URL"],

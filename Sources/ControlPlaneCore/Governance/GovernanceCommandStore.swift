@@ -171,15 +171,40 @@ public struct GovernanceCommandStore {
         }
     }
 
-    /// Locks the next due command whose region is not in `skipping` (being called by another worker).
-    public func claimNext(skipping regions: [String]) throws -> Due? {
-        try db.query("""
-            SELECT \(columns: Due.self)
-            FROM governance_commands c JOIN regions r ON r.id = c.region_id
-            WHERE c.status IN ('PENDING', 'UNACKNOWLEDGED') AND c.next_attempt_at <= now()
-              AND c.region_id <> ALL (\(bind: PostgresBind(textArray: regions))::text[])
-            ORDER BY c.next_attempt_at, c.issued_at LIMIT 1 FOR UPDATE OF c SKIP LOCKED
-            """).first(Due.self)
+    /// Advisory-lock namespace of regions whose registry is being sent a command ("GC").
+    static let regionLockNamespace: Int32 = 0x4743
+
+    /// Claims the oldest open command of a region nobody is sending to, on any host, when it
+    /// is due: the region is held by a transaction-level advisory lock until this transaction
+    /// (the delivery) ends. A region's commands go strictly in the order issued — a later one
+    /// never overtakes one waiting for its retry (QUEUE_CAPACITY 10 then 20 must end at 20).
+    public func claimNext() throws -> Due? {
+        let regions = try db.query("""
+            SELECT region_id FROM governance_commands
+            WHERE status IN ('PENDING', 'UNACKNOWLEDGED') AND next_attempt_at <= now()
+            GROUP BY region_id ORDER BY min(next_attempt_at) LIMIT 64
+            """).column(0, as: String.self)
+        for region in regions where try db.tryTransactionLock(namespace: Self.regionLockNamespace, name: region) {
+            if let head = try db.query("""
+                SELECT \(columns: Head.self)
+                FROM governance_commands c JOIN regions r ON r.id = c.region_id
+                WHERE c.region_id = \(region) AND c.status IN ('PENDING', 'UNACKNOWLEDGED')
+                ORDER BY c.issued_at, c.id LIMIT 1 FOR UPDATE OF c SKIP LOCKED
+                """).first(Head.self), head.due {
+                return head.command
+            }
+        }
+        return nil
+    }
+
+    /// A region's oldest open command and whether it is due.
+    private struct Head: PostgresRowDecodable {
+        static let columns = Due.columns + ", c.next_attempt_at <= now()"
+        let command: Due, due: Bool
+        init(row: inout PostgresRowReader) throws {
+            command = try Due(row: &row)
+            due = try row.next()
+        }
     }
 
     /// Records a delivery attempt: DELIVERED, FAILED, or still PENDING until `retryAfterSeconds`.

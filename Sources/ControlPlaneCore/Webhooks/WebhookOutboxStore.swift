@@ -49,17 +49,30 @@ public struct WebhookOutboxStore {
         }
     }
 
-    /// Locks the next due message (`FOR UPDATE SKIP LOCKED`: runs on several hosts never
-    /// take the same one) whose endpoint is not in `skipping` (being called by another worker).
-    public func claimNext(skipping endpoints: [String]) throws -> Due? {
-        try db.query("""
-            SELECT \(columns: Due.self)
-            FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint_id
-            WHERE o.status = 'pending' AND o.next_attempt_at <= now()
-              AND o.endpoint_id <> ALL (\(bind: PostgresBind(textArray: endpoints))::uuid[])
-            ORDER BY o.next_attempt_at, o.id
-            LIMIT 1 FOR UPDATE OF o SKIP LOCKED
-            """).first(Due.self)
+    /// Advisory-lock namespace of webhook endpoints being called ("WH").
+    static let endpointLockNamespace: Int32 = 0x5748
+
+    /// Claims the next due message of an endpoint nobody is calling, on any host: the
+    /// endpoint is held by a transaction-level advisory lock until this transaction (the
+    /// delivery) ends, so an endpoint has one message in flight and gets them in order of
+    /// creation (a retry goes when it is due); a slow endpoint holds one worker.
+    public func claimNext() throws -> Due? {
+        let endpoints = try db.query("""
+            SELECT endpoint_id::text FROM webhook_outbox WHERE status = 'pending' AND next_attempt_at <= now()
+            GROUP BY endpoint_id ORDER BY min(next_attempt_at) LIMIT 64
+            """).column(0, as: String.self)
+        for endpoint in endpoints where try db.tryTransactionLock(namespace: Self.endpointLockNamespace, name: endpoint) {
+            // SKIP LOCKED only guards against tools that lock a row by hand; deliverers hold the endpoint first.
+            if let due = try db.query("""
+                SELECT \(columns: Due.self)
+                FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint_id
+                WHERE o.endpoint_id = \(endpoint)::uuid AND o.status = 'pending' AND o.next_attempt_at <= now()
+                ORDER BY o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED
+                """).first(Due.self) {
+                return due
+            }
+        }
+        return nil
     }
 
     public func markDelivered(_ id: Int64, attempts: Int) throws {
