@@ -3,6 +3,7 @@ import OpenSSLCrypto
 import Foundation
 import Postgres
 import ServiceLog
+import Curl
 
 /// One region's metered sweep: page through the registry's jobs from the stored cursor,
 /// each page applied with its cursor in one transaction (a killed run resumes without
@@ -124,6 +125,14 @@ struct RegistrySweeper {
                 failure = "nodes: \(error)"
             }
         }
+        if failure == nil {
+            heartbeat()
+            do {
+                try syncQueues(client: client, region: region.id)
+            } catch {
+                failure = "queues: \(error)"
+            }
+        }
         let outcome: GovernanceRules.SweepOutcome = failure == nil ? .ok : (pages > 0 ? .partial : .failed)
         let durationMs = Int(Date().timeIntervalSince(started) * 1000)
         var totals = SweepRunStore.Totals()
@@ -172,5 +181,40 @@ struct RegistrySweeper {
             }
         }
         try NodeStore(db: db).upsert(region: region, nodes)
+    }
+
+    /// The registry's queues (optional in the contract: a 404 means it has none to report,
+    /// and what was stored stays as it was).
+    private func syncQueues(client: RegistryClient, region: String) throws {
+        let response: HTTPTransfer.Result
+        do {
+            response = try client.send(method: "GET", path: "/v1/registry/queues", scope: "registry:queues:read")
+        } catch RegistryClient.Failure.status(404, _) {
+            return
+        }
+        var reports: [QueueReportStore.Report] = []
+        try JSONScanner.withDocument([UInt8](response.body)) { scanner, root in
+            guard let itemsSpan = try scanner.members(of: root).first(where: { $0.name == "items" })?.value else {
+                throw RegistryPage.Malformed(description: "queues: items is missing")
+            }
+            var seen = Set<String>()
+            for (index, element) in try scanner.elements(of: itemsSpan).enumerated() {
+                var queue: String?, capacity: Int?, depth: Int?
+                for (name, value) in try scanner.members(of: element) {
+                    switch name {
+                    case "queue" where value.kind == .string: queue = try scanner.string(at: value)
+                    case "capacity" where value.kind == .number: capacity = scanner.literal(at: value).flatMap { Int($0) }
+                    case "depth" where value.kind == .number: depth = scanner.literal(at: value).flatMap { Int($0) }
+                    default: break
+                    }
+                }
+                guard let queue, (1...200).contains(queue.utf8.count), seen.insert(queue).inserted,
+                      let capacity, (0...Int(Int32.max)).contains(capacity), let depth, (0...Int(Int32.max)).contains(depth) else {
+                    throw RegistryPage.Malformed(description: "items[\(index)] is incomplete, out of range or repeated")
+                }
+                reports.append(.init(queue: queue, capacity: capacity, depth: depth))
+            }
+        }
+        try QueueReportStore(db: db).replace(region: region, reports)
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 struct Regions: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Regional preflight registries the sync sweeps: add, list, set, remove.",
-        subcommands: [Add.self, List.self, Set.self, Remove.self])
+        subcommands: [Add.self, List.self, Set.self, Remove.self, Queues.self])
 
     struct Sync: ParsableArguments {
         @Option(name: .customLong("page-size"), help: "Jobs per registry request (1–1000, default 200).") var pageSize: Int?
@@ -77,6 +77,19 @@ struct Regions: ParsableCommand {
             let store = RegionStore(db: try database.connect())
             try reportingProblems { try store.remove(id: id) }
             print("removed \(id)")
+        }
+    }
+
+    struct Queues: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A region's queues: desired, acknowledged and reported capacity, and the drift (JSON, as GET /control/v1/regions/{region}/queues).")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "Region id.") var id: String
+        func run() throws {
+            let db = try database.connect()
+            try reportingProblems { try RegionStore(db: db).requireExists(id) }
+            let entries = try QueueCapacities(db: db).entries(region: id)
+            printJSON(JSONWriter.list(count: entries.count) { json, index in entries[index].write(to: &json) })
         }
     }
 }

@@ -6,15 +6,17 @@ from in-memory fixtures, for tests and benchmarks.
 Registry API (what controlplane-sync consumes):
   GET  /v1/registry/jobs?after=CURSOR&limit=N   items in cursor order, canonicalPayload as raw bytes
   GET  /v1/registry/nodes
+  GET  /v1/registry/queues                      404 until queues are set; a QUEUE_CAPACITY command sets its queue's capacity
   POST /v1/registry/commands                    202; the same commandId is applied once
 Test control API (never used by the sync):
   POST /_control/items      [{"jobId","status","updatedAt","payload": "<raw JSON text>"} | "payloadB64"]
   POST /_control/generate   {"count", "minSize", "maxSize", "statuses", "prefix", "seed"}
   POST /_control/nodes      {"items": [...]}    (stored and served as sent)
+  POST /_control/queues     {"items": [{"queue","capacity","depth"}]}  (stored and served as sent)
   POST /_control/faults     [{"kind": "429"|"503"|"500"|"malformed"|"truncated"|"slow"|"down"|"400"|"drip"|"big",
                               "retryAfter": s, "delay": s, "interval": s, "size": bytes, "count": n,
-                              "path": "jobs"|"nodes"|"commands"}]
-  POST /_control/options    {"nullLastCursor": true}
+                              "path": "jobs"|"nodes"|"queues"|"commands"}]
+  POST /_control/options    {"nullLastCursor": true, "ignoreQueueCapacity": true}
   GET  /_control/requests   every registry request: method, path, query, headers, body (base64)
   GET  /_control/commands   commands applied (once each), with "_appliedAt" (Unix time)
   POST /_control/reset
@@ -31,10 +33,12 @@ from urllib.parse import parse_qs, urlparse
 lock = threading.Lock()
 items = []          # raw bytes of each item object, in cursor order
 nodes = b'{"items":[]}'
+queues = None       # bytes of the queue list once set; None: the optional route answers 404
 faults = []
 requests_seen = []
 commands = {}
-options = {}        # {"nullLastCursor": true}: the last page says nextCursor null (the contract allows it)
+options = {}        # nullLastCursor: the last page says nextCursor null (the contract allows it);
+                    # ignoreQueueCapacity: QUEUE_CAPACITY is accepted but changes no queue (drift)
 
 
 def item_bytes(job_id, status, updated_at, payload):
@@ -70,6 +74,21 @@ def generate(spec):
                    % (prefix, base + i, i % 7, i % 13, filler)).encode()
         out.append(item_bytes(f"{prefix}-{base + i}", rng.choice(statuses), "2026-11-21T10:00:00.000Z", payload))
     return out
+
+
+def set_capacity(listed, queue, capacity):
+    """The queue list with `queue` at `capacity` (added when new); unparseable lists stay as they are."""
+    try:
+        document = json.loads(listed)
+    except ValueError:
+        return listed
+    for entry in document["items"]:
+        if entry.get("queue") == queue:
+            entry["capacity"] = capacity
+            break
+    else:
+        document["items"].append({"queue": queue, "capacity": capacity, "depth": 0})
+    return json.dumps(document).encode()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -193,10 +212,19 @@ class Handler(BaseHTTPRequestHandler):
             if fault and self.apply_fault(fault, nodes):
                 return
             return self.answer(200, nodes)
+        if url.path == "/v1/registry/queues":
+            with lock:
+                listed = queues
+            if listed is None:
+                return self.answer(404, b'{"error":"not found"}')
+            fault = self.take_fault("queues")
+            if fault and self.apply_fault(fault, listed):
+                return
+            return self.answer(200, listed)
         self.answer(404, b'{"error":"not found"}')
 
     def do_POST(self):
-        global nodes, items, faults, requests_seen, commands
+        global nodes, queues, items, faults, requests_seen, commands
         url = urlparse(self.path)
         body = self.body()
         if url.path.startswith("/_control/"):
@@ -215,13 +243,15 @@ class Handler(BaseHTTPRequestHandler):
                     items.extend(generated)
                 elif url.path == "/_control/nodes":
                     nodes = body
+                elif url.path == "/_control/queues":
+                    queues = body
                 elif url.path == "/_control/faults":
                     faults = json.loads(body)
                 elif url.path == "/_control/options":
                     options.update(json.loads(body))
                 elif url.path == "/_control/reset":
                     items, faults, requests_seen, commands = [], [], [], {}
-                    nodes = b'{"items":[]}'
+                    nodes, queues = b'{"items":[]}', None
                 count = len(items)
             return self.answer(200, json.dumps({"items": count}).encode())
         self.record(body)
@@ -237,6 +267,8 @@ class Handler(BaseHTTPRequestHandler):
             with lock:
                 if command["commandId"] not in commands:
                     commands[command["commandId"]] = {**command, "_appliedAt": time.time()}
+                    if command["kind"] == "QUEUE_CAPACITY" and queues is not None and not options.get("ignoreQueueCapacity"):
+                        queues = set_capacity(queues, command["target"], command["params"]["capacity"])
             return self.answer(202, b'{"accepted":true}')
         self.answer(404, b'{"error":"not found"}')
 

@@ -243,7 +243,7 @@ def test_healthy_region_with_few_degraded_jobs_stays_healthy(env, registry, cont
 def test_rules_are_listed(control):
     rules = control.get("/control/v1/rules").json()["items"]
     assert [r["id"] for r in rules] == ["reimage-node-on-runtime-failures", "region-health", "partner-routing-failover",
-                                         "partner-routing-return"]
+                                         "partner-routing-return", "queue-capacity-drift"]
 
 
 # --- control API auth and bad inputs ------------------------------------------------------

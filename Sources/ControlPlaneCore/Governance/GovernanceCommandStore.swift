@@ -157,6 +157,46 @@ public struct GovernanceCommandStore {
             """).count > 0
     }
 
+    // MARK: queue capacities
+
+    /// The capacity a QUEUE_CAPACITY command sets, with the command.
+    public struct QueueCapacity: PostgresRowDecodable, Sendable {
+        public static let columns = """
+            region_id, target, (params->>'capacity')::int, id::text, status, issued_at, acknowledged_at,
+            extract(epoch FROM now() - issued_at)::int
+            """
+        public let region: String, queue: String, capacity: Int, commandId: String, status: String, issuedAt: String
+        public let acknowledgedAt: String?, ageSeconds: Int
+        public init(row: inout PostgresRowReader) throws {
+            region = try row.next(); queue = try row.next(); capacity = try row.next(); commandId = try row.next()
+            status = try row.next(); issuedAt = try row.next(); acknowledgedAt = try row.next(); ageSeconds = try row.next()
+        }
+    }
+
+    /// Per queue of one region (or of all, nil), the newest QUEUE_CAPACITY command: with
+    /// `acknowledgedOnly` the newest ACKNOWLEDGED one, else the newest not refused (a FAILED
+    /// command changes nothing: the desired capacity stays what it was).
+    public func queueCapacities(region: String?, acknowledgedOnly: Bool) throws -> [QueueCapacity] {
+        try db.query("""
+            SELECT DISTINCT ON (region_id, target) \(columns: QueueCapacity.self) FROM governance_commands
+            WHERE kind = 'QUEUE_CAPACITY' AND (\(region)::text IS NULL OR region_id = \(region))
+              AND CASE WHEN \(acknowledgedOnly)::boolean THEN status = 'ACKNOWLEDGED' ELSE status <> 'FAILED' END
+            ORDER BY region_id, target, issued_at DESC, id DESC
+            """, retryOnConnectionLoss: true).decode(QueueCapacity.self)
+    }
+
+    /// QUEUE_CAPACITY commands `rule` issued for the queue since anyone else last set it
+    /// (the drift rule's own re-issues in a row).
+    public func ruleReissues(region: String, queue: String, rule: String) throws -> Int {
+        try db.query("""
+            SELECT count(*)::int FROM governance_commands c
+            WHERE c.region_id = \(region) AND c.kind = 'QUEUE_CAPACITY' AND c.target = \(queue) AND c.rule_id = \(rule)
+              AND c.issued_at > COALESCE((SELECT max(issued_at) FROM governance_commands
+                                          WHERE region_id = \(region) AND kind = 'QUEUE_CAPACITY' AND target = \(queue)
+                                            AND rule_id IS DISTINCT FROM \(rule)), '-infinity')
+            """).decode(0, 0, as: Int.self)
+    }
+
     // MARK: delivery (the sync)
 
     /// A PENDING command due for delivery, with its region's registry.

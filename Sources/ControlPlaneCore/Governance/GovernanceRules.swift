@@ -10,6 +10,7 @@ import Postgres
 /// | `reimage-node-on-runtime-failures` | ≥ `reimageThreshold` jobs `FAILED_RUNTIME_ENVIRONMENT` on one node (payload `nodeId`) updated within `windowMinutes` | one `REIMAGE_NODE` for that node; not again for the same node within the window; the brake: at most `reimageMaxShare` of the region's nodes (at least one) re-imaged within the window, the rest recorded as `REMEDIATION_SUPPRESSED` |
 /// | `region-health` | the sweep failed with no page in → `DEGRADED`; some pages in, then a failure → `PARTIAL`; ≥ `degradedShare` of the region's jobs updated within the window are `DEGRADED` (at least `degradedMinimumJobs`) → `DEGRADED`; else `HEALTHY` | region health (with the reason) |
 /// | `partner-routing-failover` | the region just became `DEGRADED` and another enabled region is `HEALTHY` | one `PARTNER_ROUTING` to the healthy region's registry: route the degraded region's partners there; the brake: not while another region's partners are routed away (`REMEDIATION_SUPPRESSED`) |
+/// | `queue-capacity-drift` | after a good sweep, a queue's reported capacity differs from the desired one, whose command the registry accepted (DELIVERED or ACKNOWLEDGED) at least `queueDriftMinutes` ago | one `QUEUE_CAPACITY` again with the desired capacity; the brake: at most `queueReissueMax` re-issues in a row, then `REMEDIATION_SUPPRESSED` until someone sets the queue |
 /// | `partner-routing-return` | the region is `HEALTHY` again and its partners were routed away at least `routingHoldMinutes` ago | one `PARTNER_ROUTING` back to the region itself; earlier: held (`REMEDIATION_SUPPRESSED`, once) |
 ///
 /// A region in dry run (`dryRun`) gets the same evaluation, but each command a rule would issue
@@ -25,6 +26,8 @@ public struct GovernanceRules {
         public var degradedMinimumJobs = 10
         public var reimageMaxShare = 0.2
         public var routingHoldMinutes = 15
+        public var queueDriftMinutes = 10
+        public var queueReissueMax = 3
         public init() {}
 
         public init(environment: Environment) throws {
@@ -33,6 +36,8 @@ public struct GovernanceRules {
             degradedShare = try environment.double("CONTROLPLANE_RULE_DEGRADED_SHARE", default: 0.5)
             degradedMinimumJobs = try environment.int("CONTROLPLANE_RULE_DEGRADED_MINIMUM_JOBS", default: 10, range: 1...1_000_000)
             routingHoldMinutes = try environment.int("CONTROLPLANE_RULE_ROUTING_HOLD_MINUTES", default: 15, range: 0...10_080)
+            queueDriftMinutes = try environment.int("CONTROLPLANE_RULE_QUEUE_DRIFT_MINUTES", default: 10, range: 0...10_080)
+            queueReissueMax = try environment.int("CONTROLPLANE_RULE_QUEUE_REISSUE_MAX", default: 3, range: 0...100)
             reimageMaxShare = try environment.double("CONTROLPLANE_RULE_REIMAGE_MAX_SHARE", default: 0.2)
             guard (0...1).contains(reimageMaxShare) else {
                 throw ConfigurationError.invalid(key: "CONTROLPLANE_RULE_REIMAGE_MAX_SHARE", expected: "a share between 0 and 1")
@@ -59,6 +64,9 @@ public struct GovernanceRules {
          "one PARTNER_ROUTING command to the healthy region's registry routing the degraded region's partners to it; brake: never while another region's partners are routed away (recorded as REMEDIATION_SUPPRESSED)"),
         ("partner-routing-return", "the region is HEALTHY again and its partners were routed away at least CONTROLPLANE_RULE_ROUTING_HOLD_MINUTES (15) ago",
          "one PARTNER_ROUTING command routing them back; before the hold ends: held, recorded once as REMEDIATION_SUPPRESSED"),
+        ("queue-capacity-drift",
+         "after a good sweep, a queue's reported capacity differs from the desired one (the newest QUEUE_CAPACITY not refused), which the registry accepted at least CONTROLPLANE_RULE_QUEUE_DRIFT_MINUTES (10) ago",
+         "one QUEUE_CAPACITY command again with the desired capacity; brake: at most CONTROLPLANE_RULE_QUEUE_REISSUE_MAX (3) re-issues in a row, then recorded once as REMEDIATION_SUPPRESSED until someone sets the queue"),
     ]
 
     public let db: PostgresConnection
@@ -77,6 +85,7 @@ public struct GovernanceRules {
             let dryRun = try RegionStore(db: db).isDryRun(region)
             var firings = try reimageNodes(region: region, dryRun: dryRun)
             firings += try health(region: region, sweep: sweep, sweepDetail: sweepDetail, dryRun: dryRun)
+            if sweep == .ok { firings += try queueDrift(region: region, dryRun: dryRun) }
             return firings
         }
     }
@@ -132,6 +141,31 @@ public struct GovernanceRules {
                 idempotencyKey: "rule:reimage-node:\(region):\(node):\(bucket)", ruleId: "reimage-node-on-runtime-failures"),
                 for: region, dryRun: dryRun) {
                 firings.append(Firing(rule: dryRun ? "DRY_RUN" : "reimage-node-on-runtime-failures", detail: "REIMAGE_NODE \(node) (\(count) failures)"))
+            }
+        }
+        return firings
+    }
+
+    /// Queues whose registry reports another capacity than the one asked for, long after it
+    /// accepted the command: ask again, a few times at most.
+    private func queueDrift(region: String, dryRun: Bool) throws -> [Firing] {
+        let rule = "queue-capacity-drift"
+        var firings: [Firing] = []
+        for entry in try QueueCapacities(db: db).entries(region: region) {
+            guard let desired = entry.desired, let reported = entry.reported, entry.drifting,
+                  ["DELIVERED", "ACKNOWLEDGED"].contains(desired.status), desired.ageSeconds >= settings.queueDriftMinutes * 60 else { continue }
+            let why = "\(entry.queue) reports capacity \(reported.capacity), desired \(desired.capacity) since command \(desired.commandId)"
+            let reissues = try GovernanceCommandStore(db: db).ruleReissues(region: region, queue: entry.queue, rule: rule)
+            guard reissues < settings.queueReissueMax else {
+                firings += try suppress(region: region, rule: rule, kind: .queueCapacity, target: entry.queue,
+                                        reason: "\(why); held back: re-issued \(reissues) times in a row without effect",
+                                        dedupKey: "rule:\(rule):\(region):\(entry.queue):held:\(desired.commandId)")
+                continue
+            }
+            if try issue(.init(region: region, kind: .queueCapacity, target: entry.queue, paramsJSON: #"{"capacity": \#(desired.capacity)}"#,
+                               actor: actor, reason: "\(why); asking again", idempotencyKey: "rule:\(rule):\(desired.commandId)", ruleId: rule),
+                         for: region, dryRun: dryRun) {
+                firings.append(Firing(rule: dryRun ? "DRY_RUN" : rule, detail: "QUEUE_CAPACITY \(entry.queue) \(desired.capacity) (reported \(reported.capacity))"))
             }
         }
         return firings

@@ -104,6 +104,15 @@ enum RegionHandlers {
         })
     }
 
+    /// Each queue's desired, acknowledged and reported capacity, and whether they drift.
+    @Sendable static func queues(_ context: RequestContext) throws -> Response {
+        try context.requireControlToken()
+        let region = context.parameter("region")
+        try RegionStore(db: context.database).requireExists(region)
+        let entries = try QueueCapacities(db: context.database).entries(region: region)
+        return .jsonBytes(JSONWriter.list(count: entries.count) { json, index in entries[index].write(to: &json) })
+    }
+
     @Sendable static func versionCensus(_ context: RequestContext) throws -> Response {
         try context.requireControlToken()
         let region = context.parameter("region")

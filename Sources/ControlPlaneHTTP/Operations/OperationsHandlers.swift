@@ -40,6 +40,12 @@ enum OperationsHandlers {
             }
         }
         out += behind + records + health
+        out += "# HELP controlplane_queue_capacity_drift A queue's reported capacity minus the desired one (0: as asked).\n"
+        out += "# TYPE controlplane_queue_capacity_drift gauge\n"
+        for entry in try QueueCapacities(db: db).entries(region: nil) {
+            guard let drift = entry.drift else { continue }
+            out += "controlplane_queue_capacity_drift{region=\"\(Metrics.escape(entry.region))\",queue=\"\(Metrics.escape(entry.queue))\"} \(drift)\n"
+        }
         var headers = HTTPHeaders()
         headers.add("content-type", "text/plain; version=0.0.4; charset=utf-8")
         headers.add("cache-control", "no-store")
