@@ -246,6 +246,37 @@ def test_rules_are_listed(control):
                                          "partner-routing-return", "queue-capacity-drift"]
 
 
+def test_completed_with_findings_is_counted_per_node_and_partner_and_drives_no_command(env, registry, control):
+    def finding(job, payload, status="COMPLETED_WITH_FINDINGS", minutes_ago=1):
+        return payload_item(job, payload, status=status, updated=now_iso(-60 * minutes_ago))
+    registry.add_items(
+        [finding(f"fa-{i}", b'{"nodeId":"node-a","partnerId":"acme","findings":[1]}') for i in range(3)]
+        + [finding(f"fb-{i}", b'{ "partnerId" : "globex", "nodeId":"node-b"}') for i in range(2)]
+        + [finding("fn", b'{"findings":[]}'),                                        # names neither
+           finding("flong", b'{"nodeId":"node-a","partnerId":"%s"}' % (b"p" * 201)),  # too long: no partner
+           finding("fnum", b'{"nodeId":"node-a","partnerId":42}'),                    # not a string: no partner
+           finding("ok", b'{"nodeId":"node-a","partnerId":"acme"}', status="COMPLETED"),
+           finding("old", b'{"nodeId":"node-c","partnerId":"initech"}', minutes_ago=120)])
+    region = control.add_region(registry.url)
+    assert run_sync(env, "registry-sweep", "--region", region).returncode == 0
+    counted = control.get(f"/control/v1/regions/{region}/findings")
+    assert counted.status_code == 200, counted.text
+    body = counted.json()
+    assert body["windowMinutes"] == 30 and body["total"] == 8
+    assert body["byNode"] == [{"nodeId": "node-a", "count": 5}, {"nodeId": "node-b", "count": 2}, {"nodeId": None, "count": 1}]
+    assert body["byPartner"] == [{"partnerId": "acme", "count": 3}, {"partnerId": None, "count": 3},
+                                 {"partnerId": "globex", "count": 2}]  # ties by name, none last
+    wider = control.get(f"/control/v1/regions/{region}/findings", params={"windowMinutes": 180}).json()
+    assert wider["total"] == 9 and {"partnerId": "initech", "count": 1} in wider["byPartner"]
+    assert commands(control, region) == []  # counted and shown, nothing issued
+    # The payload is still exactly as sent.
+    raw = control.get(f"/control/v1/regions/{region}/jobs/fb-0/canonical-payload")
+    assert raw.content == b'{ "partnerId" : "globex", "nodeId":"node-b"}'
+    for params in ({"windowMinutes": "abc"}, {"windowMinutes": 0}, {"windowMinutes": 10081}, {"window": 5}):
+        assert_problem(control.get(f"/control/v1/regions/{region}/findings", params=params), 400)
+    assert_problem(control.get("/control/v1/regions/no-such-region/findings"), 404)
+
+
 # --- control API auth and bad inputs ------------------------------------------------------
 
 def test_control_api_refuses_missing_wrong_and_service_tokens(env, internal):

@@ -76,7 +76,9 @@ def test_requests_carry_a_fresh_preflight_jwt_and_no_other_token(env, registry, 
     assert run_sync(env, "registry-sweep", "--region", region).returncode == 0
     jwks = requests.get(env["CONTROLPLANE_JWKS_URL"]).json()
     seen = registry.requests()
-    assert {s["path"] for s in seen} == {"/v1/registry/jobs", "/v1/registry/nodes"}
+    scopes = {"/v1/registry/jobs": "registry:jobs:read", "/v1/registry/nodes": "registry:nodes:read",
+              "/v1/registry/queues": "registry:queues:read"}
+    assert {s["path"] for s in seen} == set(scopes)
     jtis = set()
     for s in seen:
         text = json.dumps(s)
@@ -92,7 +94,7 @@ def test_requests_carry_a_fresh_preflight_jwt_and_no_other_token(env, registry, 
                               options={"require": ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"]})
         assert 0 < claims["exp"] - claims["iat"] <= 300
         assert claims["exp"] - time.time() <= 300
-        assert claims["scope"].startswith("registry:")
+        assert claims["scope"] == scopes[s["path"]]
         jtis.add(claims["jti"])
         with pytest.raises(pyjwt.InvalidAudienceError):
             pyjwt.decode(token, pyjwt.PyJWK(key).key, algorithms=["EdDSA"], audience="another-region")
@@ -105,8 +107,8 @@ def test_metering_spaces_requests_at_the_region_rate(env, registry, control):
     started = time.monotonic()
     assert run_sync(env, "registry-sweep", "--region", region).returncode == 0
     elapsed = time.monotonic() - started
-    calls = len(registry.requests())  # 5 job pages + 1 nodes call
-    assert calls == 6
+    calls = len(registry.requests())  # 5 job pages, the nodes, the queues
+    assert calls == 7
     assert elapsed >= calls / 5 - 0.05, f"{calls} requests at 5/s took {elapsed:.2f}s"
     times = [s["at"] for s in registry.requests()]
     assert min(b - a for a, b in zip(times, times[1:])) >= 0.18

@@ -107,6 +107,7 @@ public struct JobStore {
                     \(bind: PostgresBind(textArray: items.map(\.status)))::text[],
                     \(bind: PostgresBind(textArray: items.map(\.updatedAt)))::text[],
                     \(bind: PostgresBind(textArray: items.map(\.nodeId)))::text[],
+                    \(bind: PostgresBind(textArray: items.map(\.partnerId)))::text[],
                     \(blob), \(bind: PostgresBind(intArray: offsets))::int[], \(bind: PostgresBind(intArray: lengths))::int[],
                     \(bind: PostgresBind(textArray: sha256Hex))::text[])
                 """)
@@ -126,6 +127,26 @@ public struct JobStore {
             """)
         return try (0..<rows.count).map { (try rows.decode($0, 0, as: String.self), try rows.decode($0, 1, as: Int.self)) }
     }
+
+    /// A node or partner (nil: jobs that name none) and its jobs COMPLETED_WITH_FINDINGS.
+    public struct FindingCount: PostgresRowDecodable, Sendable {
+        public static let columns = ""  // selected by `findings`
+        public let key: String?, count: Int
+        public init(row: inout PostgresRowReader) throws { key = try row.next(); count = try row.next() }
+    }
+
+    /// Jobs COMPLETED_WITH_FINDINGS updated within the window, counted by node or partner,
+    /// most first (at most 1000 keys).
+    public func findings(region: String, windowMinutes: Int, by column: FindingsKey) throws -> [FindingCount] {
+        try db.query("""
+            SELECT CASE WHEN \(column.rawValue)::text = 'partner' THEN partner_id ELSE node_id END, count(*)::int FROM jobs
+            WHERE region_id = \(region) AND status = 'COMPLETED_WITH_FINDINGS'
+              AND updated_at >= now() - make_interval(mins => \(windowMinutes))
+            GROUP BY 1 ORDER BY 2 DESC, 1 NULLS LAST LIMIT 1000
+            """, retryOnConnectionLoss: true).decode(FindingCount.self)
+    }
+
+    public enum FindingsKey: String, Sendable { case node, partner }
 
     /// Jobs updated within the window, and how many of them are DEGRADED.
     public func degradedShare(region: String, windowMinutes: Int) throws -> (total: Int, degraded: Int) {

@@ -9,6 +9,8 @@ public struct RegistryPage {
         public let updatedAt: String
         /// The payload's top-level `nodeId`, when it has one (an indexed copy, for rules).
         public let nodeId: String?
+        /// The payload's top-level `partnerId` when it is 1–200 bytes (an indexed copy, for counts).
+        public let partnerId: String?
         public let payload: Range<Int>
     }
 
@@ -69,12 +71,13 @@ public struct RegistryPage {
         guard let status, (1...100).contains(status.utf8.count) else { throw Malformed(description: "items[\(index)].status is missing or not 1 to 100 bytes") }
         guard let updatedAt, RFC3339.isValid(updatedAt) else { throw Malformed(description: "items[\(index)].updatedAt is not RFC 3339") }
         guard let payload else { throw Malformed(description: "items[\(index)].canonicalPayload is missing") }
-        var nodeId: String?
+        var nodeId: String?, partnerId: String?
         if payload.kind == .object {
-            for (name, value) in try scanner.members(of: payload) where name == "nodeId" && value.kind == .string {
-                nodeId = try scanner.string(at: value)
+            for (name, value) in try scanner.members(of: payload) where value.kind == .string {
+                if name == "nodeId" { nodeId = try scanner.string(at: value) }
+                if name == "partnerId", let partner = try scanner.string(at: value), (1...200).contains(partner.utf8.count) { partnerId = partner }
             }
         }
-        return Item(jobId: jobId, status: status, updatedAt: updatedAt, nodeId: nodeId, payload: payload.range)
+        return Item(jobId: jobId, status: status, updatedAt: updatedAt, nodeId: nodeId, partnerId: partnerId, payload: payload.range)
     }
 }

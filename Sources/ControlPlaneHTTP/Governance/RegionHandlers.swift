@@ -107,10 +107,43 @@ enum RegionHandlers {
     /// Each queue's desired, acknowledged and reported capacity, and whether they drift.
     @Sendable static func queues(_ context: RequestContext) throws -> Response {
         try context.requireControlToken()
+        try context.query.finish()  // no parameters: an unknown one is a 400, not ignored
         let region = context.parameter("region")
         try RegionStore(db: context.database).requireExists(region)
         let entries = try QueueCapacities(db: context.database).entries(region: region)
         return .jsonBytes(JSONWriter.list(count: entries.count) { json, index in entries[index].write(to: &json) })
+    }
+
+    /// Jobs COMPLETED_WITH_FINDINGS within the window, per node and per partner. They drive
+    /// no command; operators look at them.
+    @Sendable static func findings(_ context: RequestContext) throws -> Response {
+        try context.requireControlToken()
+        var query = context.query
+        let window = query.int("windowMinutes", in: 1...10_080) ?? 30
+        try query.finish()
+        let region = context.parameter("region")
+        try RegionStore(db: context.database).requireExists(region)
+        let jobs = JobStore(db: context.database)
+        let byNode = try jobs.findings(region: region, windowMinutes: window, by: .node)
+        let byPartner = try jobs.findings(region: region, windowMinutes: window, by: .partner)
+        var json = JSONWriter(capacity: 256 + 48 * (byNode.count + byPartner.count))
+        json.beginObject()
+        json.key("region"); json.string(region)
+        json.key("windowMinutes"); json.int(window)
+        json.key("total"); json.int(byNode.reduce(0) { $0 + $1.count })
+        for (name, key, counts) in [("byNode", "nodeId", byNode), ("byPartner", "partnerId", byPartner)] {
+            json.key(name)
+            json.beginArray()
+            for count in counts {
+                json.beginObject()
+                json.key(key); json.string(count.key)
+                json.key("count"); json.int(count.count)
+                json.endObject()
+            }
+            json.endArray()
+        }
+        json.endObject()
+        return .jsonBytes(json.bytes)
     }
 
     @Sendable static func versionCensus(_ context: RequestContext) throws -> Response {

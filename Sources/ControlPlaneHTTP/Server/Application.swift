@@ -142,6 +142,7 @@ public enum Routes {
         router.add("GET", "/control/v1/regions/{region}/suppressions", operationId: "listRemediationSuppressions",
                    RegionHandlers.remediationSuppressions)
         router.add("GET", "/control/v1/regions/{region}/queues", operationId: "listQueueCapacities", RegionHandlers.queues)
+        router.add("GET", "/control/v1/regions/{region}/findings", operationId: "countFindings", RegionHandlers.findings)
         router.add("GET", "/control/v1/nodes", operationId: "listNodes", RegionHandlers.nodes)
         router.add("GET", "/control/v1/jobs", operationId: "listJobs", JobHandlers.list)
         router.add("GET", "/control/v1/regions/{region}/jobs/{jobId}", operationId: "getJob", JobHandlers.get)
