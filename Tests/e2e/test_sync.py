@@ -201,6 +201,51 @@ def test_kill_9_mid_backlog_then_resume_loses_and_duplicates_nothing(env, regist
     assert totals == ["50000|50000", "50000|50000|1"], (killed_at, totals)
 
 
+def position(cursor):
+    """The fake registry's cursor is base64url("pos:N")."""
+    return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()[4:])
+
+
+def test_a_sweeper_that_lost_its_session_never_moves_the_cursor_back(env, registry, control):
+    """Sweeper A's database session is terminated mid-backlog: its session lock is gone, it
+    reconnects and goes on, while sweeper B takes the lock and sweeps too. Every cursor the
+    region ever stores (logged by a test trigger) moves forward only, and each of the 50,000
+    records is there exactly once."""
+    registry.control("generate", {"count": 50000, "minSize": 100, "maxSize": 300, "prefix": "fx"})
+    # Metered (25 pages/s per sweeper) so that, unfenced, both would keep writing side by side.
+    region = control.add_region(registry.url, pageSize=250, requestsPerSecond=25, maxRecordsPerRun=100000)
+    sql(env, f"""CREATE TABLE test_cursor_log (id bigserial PRIMARY KEY, cursor text);
+                 CREATE FUNCTION test_log_cursor() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+                 BEGIN INSERT INTO test_cursor_log (cursor) VALUES (NEW.cursor); RETURN NEW; END $$;
+                 CREATE TRIGGER test_log_cursor AFTER UPDATE OF cursor ON regions FOR EACH ROW
+                     WHEN (NEW.id = '{region}' AND NEW.cursor IS DISTINCT FROM OLD.cursor) EXECUTE FUNCTION test_log_cursor();""")
+    try:
+        environment = sync_environment(env)
+        start = lambda: subprocess.Popen([env["CONTROLPLANE_SYNC"], "registry-sweep", "--region", region], env=environment,  # noqa: E731
+                                         stderr=subprocess.PIPE, text=True)
+        first = start()
+        count = lambda: int(sql(env, f"SELECT count(*) FROM jobs WHERE region_id = '{region}'").stdout or 0)  # noqa: E731
+        assert wait_until(lambda: count() >= 2500, timeout=120, interval=0.02)
+        terminated = sql(env, "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                              "WHERE application_name = 'controlplane-sync'", url_key="CONTROLPLANE_ADMIN_DATABASE_URL").stdout.strip()
+        assert terminated != "0"
+        second = start()
+        outputs = [p.communicate(timeout=300)[1] for p in (first, second)]
+        for output in outputs:
+            with open(output_log(env, "sync"), "a") as f:
+                f.write(output)
+        assert first.returncode in (0, 75) and second.returncode == 0, outputs
+        positions = [position(c) for c in sql(env, "SELECT cursor FROM test_cursor_log ORDER BY id").stdout.split()]
+        assert positions and positions[-1] == 50000
+        assert all(a < b for a, b in zip(positions, positions[1:])), positions  # forward only, never the same page twice
+    finally:
+        sql(env, "DROP TRIGGER test_log_cursor ON regions; DROP FUNCTION test_log_cursor(); DROP TABLE test_cursor_log")
+    totals = sql(env, f"""SELECT count(*), count(DISTINCT job_id) FROM jobs WHERE region_id = '{region}';
+                          SELECT count(*), count(DISTINCT (job_id, revision)), max(revision) FROM job_revisions WHERE region_id = '{region}'""").stdout.split()
+    assert totals == ["50000|50000", "50000|50000|1"], totals
+    control.patch(f"/control/v1/regions/{region}", {"enabled": False})
+
+
 def test_two_sweeps_at_once_each_region_swept_by_one(env, registry, control):
     registry.control("generate", {"count": 40, "prefix": "cc"})
     region = control.add_region(registry.url, pageSize=10, requestsPerSecond=4)

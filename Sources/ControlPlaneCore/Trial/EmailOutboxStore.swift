@@ -23,15 +23,31 @@ public struct EmailOutboxStore {
         }
     }
 
-    /// Locks the next due message and its draft (`SKIP LOCKED`: several runs never send one twice).
+    /// Advisory-lock namespace of drafts whose email is being sent ("EM").
+    static let draftLockNamespace: Int32 = 0x454D
+
+    /// Claims the next due message of a draft no other worker (on any host) is sending for,
+    /// and locks the draft. The draft is held by a transaction-level advisory lock taken only
+    /// when free: a row-locking `SKIP LOCKED` over the join would keep the outbox rows it
+    /// skipped locked until this transaction ends, and a sibling worker could then find
+    /// nothing to do and stop while those messages are still due.
     public func claimNext() throws -> Due? {
-        try db.query("""
-            SELECT \(columns: Due.self)
-            FROM email_outbox o JOIN trial_drafts d ON d.id = o.draft_id
-            WHERE o.status = 'pending' AND o.next_attempt_at <= now()
-            ORDER BY o.next_attempt_at, o.id LIMIT 1
-            FOR UPDATE OF o, d SKIP LOCKED
-            """).first(Due.self)
+        let drafts = try db.query("""
+            SELECT draft_id::text FROM email_outbox WHERE status = 'pending' AND next_attempt_at <= now()
+            GROUP BY draft_id ORDER BY min(next_attempt_at) LIMIT 64
+            """).column(0, as: String.self)
+        for draft in drafts where try db.tryTransactionLock(namespace: Self.draftLockNamespace, name: draft) {
+            if let due = try db.query("""
+                SELECT \(columns: Due.self)
+                FROM email_outbox o JOIN trial_drafts d ON d.id = o.draft_id
+                WHERE o.draft_id = \(draft)::uuid AND o.status = 'pending' AND o.next_attempt_at <= now()
+                ORDER BY o.next_attempt_at, o.id LIMIT 1
+                FOR UPDATE OF o, d SKIP LOCKED
+                """).first(Due.self) {
+                return due
+            }
+        }
+        return nil
     }
 
     public func markSuperseded(_ id: Int64) throws {
