@@ -18,6 +18,7 @@ let package = Package(
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CIDN2", pkgConfig: "libidn2", providers: [.apt(["libidn2-dev"])]),
 
         .target(name: "ServiceLog"),
         // Named for what it wraps: `Crypto` would collide with swift-crypto's module.
@@ -26,8 +27,10 @@ let package = Package(
         .target(name: "Postgres", dependencies: ["CPostgres", "ServiceLog"]),
         // libcurl, wrapped once: SMTP (the sync's emails) and pinned HTTP transfers (webhook deliveries).
         .target(name: "Curl", dependencies: ["CCurl"]),
+        // libidn2, wrapped once: UTS 46 / IDNA2008 for the domains of email addresses.
+        .target(name: "IDNA", dependencies: ["CIDN2"]),
         // The core: domain types, rules and one store per table. Never imports FastCGI.
-        .target(name: "ControlPlaneCore", dependencies: ["Postgres", "OpenSSLCrypto", "ServiceLog"]),
+        .target(name: "ControlPlaneCore", dependencies: ["Postgres", "OpenSSLCrypto", "ServiceLog", "IDNA"]),
         // The HTTP layer on the core: router, request context, problem bodies, handlers.
         .target(name: "ControlPlaneHTTP", dependencies: ["ControlPlaneCore", "FastCGI", "Postgres", "OpenSSLCrypto", "ServiceLog"]),
 

@@ -77,7 +77,7 @@ struct Trials: ParsableCommand {
 struct Domains: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The runtime free/disposable/blocked email-domain dictionary (running backends apply changes within seconds).",
-        subcommands: [Add.self, Remove.self, Import.self, List.self])
+        subcommands: [Add.self, Remove.self, Import.self, List.self, Normalize.self])
 
     enum Kind: String, ExpressibleByArgument, CaseIterable { case free, disposable, blocked, allowed }
 
@@ -102,6 +102,25 @@ struct Domains: ParsableCommand {
         func run() throws {
             let (valid, _) = EmailDomainStore.normalize(domains)
             print("\(try EmailDomainStore(db: try database.connect()).delete(valid)) removed")
+        }
+    }
+
+    struct Normalize: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show how domains normalize (UTS 46 / IDNA2008, as the email check does): one `input<TAB>ascii` or `input<TAB>invalid: why` line each; no database.")
+        @Argument(help: "Domains (none: one per line on standard input).") var domains: [String] = []
+        func run() throws {
+            let inputs = domains.isEmpty
+                ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").map(String.init)
+                : domains
+            var out = ""
+            for input in inputs {
+                switch EmailAddress.normalizeDomain(Array(input.utf8)) {
+                case .success(let ascii): out += "\(input)\t\(ascii)\n"
+                case .failure(let why): out += "\(input)\tinvalid: \(why.rawValue)\n"
+                }
+            }
+            print(out, terminator: "")
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import IDNA
 
 /// An email address as mail systems accept it in practice (RFC 5321/5322, RFC 6531), and
 /// the rules this service applies, documented in the README:
@@ -7,10 +8,14 @@ import Foundation
 /// - the local part is a dot-atom (RFC 5322 atext, dots not first, last or doubled), Unicode
 ///   letters and digits allowed (SMTPUTF8, NFC-normalized); quoted local parts are refused:
 ///   providers do not issue them and they are a common abuse vector;
-/// - the domain: one trailing dot ignored, case folded, NFC-normalized, each non-ASCII label
-///   converted to its IDNA A-label (punycode); labels 1–63 octets of letters, digits and inner
-///   hyphens; at least two labels; an all-numeric top-level label, IP literals (`[…]`) and the
-///   special-use names `arpa`, `invalid`, `local`, `localhost`, `onion`, `test` are refused;
+/// - the domain: one trailing dot ignored; a name with any non-ASCII character goes through
+///   libidn2 (UTS 46 non-transitional mapping with STD3 rules — case, width and compatibility
+///   forms fold, so `ＧＭＡＩＬ.com` is `gmail.com` — then IDNA2008 validity: bidi, CONTEXTJ,
+///   hyphens); an ASCII name is lowercased in place, and any `xn--` label in it must be a valid
+///   A-label (libidn2's round trip). Then, in octets after conversion: labels 1–63 of letters,
+///   digits and inner hyphens, no `--` in positions 3–4 but in an `xn--` label; at least two
+///   labels; at most 253; a top-level label of letters or an `xn--` label; IP literals (`[…]`)
+///   and the special-use names `arpa`, `invalid`, `local`, `localhost`, `onion`, `test` refused;
 /// - plus and dot sub-addressing is kept as given (no provider-specific normalization).
 public struct EmailAddress: Sendable, Equatable {
     public let localPart: String
@@ -35,6 +40,9 @@ public struct EmailAddress: Sendable, Equatable {
         case domainLabel = "a domain label is empty, too long or has characters a hostname cannot have"
         case domainSingleLabel = "the domain needs at least two labels"
         case domainNumericTLD = "the top-level domain cannot be numeric"
+        case domainTLD = "the top-level domain must be letters or an internationalized (xn--) label"
+        case domainHyphens = "a domain label has -- in positions 3 and 4 but is not an internationalized (xn--) label"
+        case domainIDNA = "the domain is not a valid internationalized domain name (IDNA2008, UTS 46)"
         case domainSpecialUse = "the domain is a special-use name that cannot receive mail"
         case domainTooLong = "the domain is longer than 253 octets"
     }
@@ -119,51 +127,45 @@ public struct EmailAddress: Sendable, Equatable {
         if bytes.isEmpty { return .failure(.domainEmpty) }
         if bytes.first == UInt8(ascii: "[") { return .failure(.domainLiteral) }
         if bytes.allSatisfy({ $0 < 0x80 }) {
-            // ASCII: lowercase straight into the String's storage, check it in place.
+            // ASCII, the common case, stays off libidn2: lowercase straight into the String's
+            // storage and check it in place; only a name with an `xn--` label is validated there.
+            var hasALabel = false
             let domain = String(unsafeUninitializedCapacity: bytes.count) { out in
                 for i in 0..<bytes.count {
                     let c = bytes[i]
                     out[i] = (c >= 65 && c <= 90) ? c + 32 : c
+                    if out[i] == UInt8(ascii: "x"), i == 0 || bytes[i - 1] == UInt8(ascii: "."), i + 3 < bytes.count,
+                       bytes[i + 1] | 0x20 == UInt8(ascii: "n"), bytes[i + 2] == UInt8(ascii: "-"), bytes[i + 3] == UInt8(ascii: "-") {
+                        hasALabel = true
+                    }
                 }
                 return bytes.count
             }
             var copy = domain
             if let problem = copy.withUTF8({ checkLabels($0) }) { return .failure(problem) }
+            guard hasALabel else { return .success(domain) }
+            guard case .success(let ascii) = IDNA.toASCII(domain), ascii == domain, case .success(let unicode) = IDNA.toUnicode(domain),
+                  !unicode.unicodeScalars.contains(where: ContextO.isRuled) || ContextO.allows(unicode) else {
+                return .failure(.domainIDNA)
+            }
             return .success(domain)
         }
-        // Unicode: IDNA conversion label by label.
-        guard let text = String(validating: Array(bytes), as: UTF8.self) else { return .failure(.domainLabel) }
-        // Ideographic and fullwidth full stops separate labels too (IDNA).
-        var unified = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\u{3002}", "\u{FF0E}", "\u{FF61}": unified.append(".")
-            default: unified.append(scalar)
-            }
+        // Unicode: UTS 46 mapping and IDNA2008 validity through libidn2; STD3 is the
+        // letters-digits-hyphens check on its output below, CONTEXTO the check after it.
+        guard let text = String(validating: Array(bytes), as: UTF8.self), case .success(var ascii) = IDNA.toASCII(text) else {
+            return .failure(.domainIDNA)
         }
-        let lowered = String(unified).lowercased()
-        // NFC only when something can change: a combining mark, a singleton or excluded
-        // decomposition, or conjoining Hangul jamo (Foundation's normalization is the costly step).
-        let folded = lowered.unicodeScalars.contains {
-            $0.properties.canonicalCombiningClass != .notReordered || $0.properties.isFullCompositionExclusion
-                || (0x1100...0x11FF).contains($0.value) || (0xA960...0xA97F).contains($0.value) || (0xD7B0...0xD7FF).contains($0.value)
-        } ? lowered.precomposedStringWithCanonicalMapping : lowered
-        var labels: [String] = []
-        for label in folded.split(separator: ".", omittingEmptySubsequences: false) {
-            for scalar in label.unicodeScalars where !scalar.isASCII {
-                let p = scalar.properties
-                guard p.isAlphabetic || p.numericType != nil || p.generalCategory == .nonspacingMark
-                      || p.generalCategory == .spacingMark else { return .failure(.domainLabel) }
-            }
-            guard let a = Punycode.toASCII(label: String(label)) else { return .failure(.domainLabel) }
-            labels.append(a)
+        if ascii.hasSuffix(".") { ascii.removeLast() }  // a trailing ideographic full stop maps to "."
+        if let problem = ascii.withUTF8({ checkLabels($0) }) { return .failure(problem) }
+        if text.unicodeScalars.contains(where: ContextO.isRuled), case .success(let unicode) = IDNA.toUnicode(ascii),
+           !ContextO.allows(unicode) {
+            return .failure(.domainIDNA)
         }
-        let ascii = Array(labels.joined(separator: ".").utf8)
-        if let problem = ascii.withUnsafeBufferPointer({ checkLabels($0) }) { return .failure(problem) }
-        return .success(String(decoding: ascii, as: UTF8.self))
+        return .success(ascii)
     }
 
-    /// LDH labels of 1–63 octets, at least two, no numeric or special-use top level.
+    /// LDH labels of 1–63 octets without `--` in positions 3–4 unless `xn--`, at least two,
+    /// a top-level label of letters or `xn--`, not special-use.
     static func checkLabels(_ ascii: UnsafeBufferPointer<UInt8>) -> SyntaxError? {
         if ascii.count > 253 { return .domainTooLong }
         var labelCount = 0, labelStart = 0, lastStart = 0
@@ -176,6 +178,10 @@ public struct EmailAddress: Sendable, Equatable {
                 let c = ascii[j]
                 guard (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == UInt8(ascii: "-") else { return .domainLabel }
             }
+            if length >= 4, ascii[labelStart + 2] == UInt8(ascii: "-"), ascii[labelStart + 3] == UInt8(ascii: "-"),
+               !(ascii[labelStart] == UInt8(ascii: "x") && ascii[labelStart + 1] == UInt8(ascii: "n")) {
+                return .domainHyphens
+            }
             labelCount += 1
             lastStart = labelStart
             labelStart = i + 1
@@ -183,6 +189,8 @@ public struct EmailAddress: Sendable, Equatable {
         if labelCount < 2 { return .domainSingleLabel }
         let tld = UnsafeBufferPointer(rebasing: ascii[lastStart...])
         if tld.allSatisfy({ $0 >= 48 && $0 <= 57 }) { return .domainNumericTLD }
+        let isALabel = tld.count > 4 && tld[0] == UInt8(ascii: "x") && tld[1] == UInt8(ascii: "n") && tld[2] == UInt8(ascii: "-")
+        if !isALabel && !tld.allSatisfy({ $0 >= 97 && $0 <= 122 }) { return .domainTLD }
         for name in specialUseBytes where name.count == tld.count && name.elementsEqual(tld) { return .domainSpecialUse }
         return nil
     }
