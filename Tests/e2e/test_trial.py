@@ -4,6 +4,7 @@ dictionary; operator review."""
 import email
 import hashlib
 import hmac
+import json
 import glob
 import os
 import re
@@ -13,7 +14,8 @@ import uuid
 import pytest
 import requests
 
-from conftest import assert_problem, wait_until
+import fcgi_client as fcgi
+from conftest import assert_problem, backend_factory, wait_until  # noqa: F401 (fixture)
 from governance_support import run_sync, sql
 from tenants_support import Internal, cpctl, make_token
 
@@ -136,8 +138,13 @@ def test_the_whole_funnel_from_check_to_approval(env, public):
     assert_problem(api.post(f"/internal/trial/manual-approvals/{draft}/approve", {}), 409)  # decided once
     decisions = sql(env, f"SELECT decision, actor, reason FROM trial_decisions WHERE draft_id = '{draft}'").stdout.strip()
     assert decisions.startswith("approved|service:") and decisions.endswith("looks legitimate")
-    # The organization now exists: a colleague's check says so.
-    assert check(public, "colleague@" + work.split("@")[1])["classification"] == "existing_tenant"
+    # The organization now exists, but the public check does not say so (enumeration-safe
+    # default): a colleague's check answers as for any work domain.
+    colleague = check(public, "colleague@" + work.split("@")[1])
+    assert colleague["classification"] == "work" and colleague["next"] == "self_serve"
+    logged = sql(env, f"SELECT outcome FROM signup_attempts WHERE email_domain = '{work.split('@')[1]}' "
+                      "AND step = 'email_check' ORDER BY id DESC LIMIT 1").stdout.strip()
+    assert logged == "existing_tenant"  # the attempt log keeps the truth for operators
 
 
 def test_reject_and_cpctl_review(env, public):
@@ -252,3 +259,46 @@ def test_domain_import_and_api(env, tmp_path):
     assert_problem(api.delete(f"/internal/trial/domains/{names[0]}"), 404)
     page = api.get("/internal/trial/domains", params={"kind": "disposable", "limit": 10}).json()
     assert len(page["items"]) == 10 and page["nextCursor"]
+
+
+def test_existing_tenant_is_told_only_after_the_work_email_is_verified(env, public):
+    domain = f"known-{uuid.uuid4().hex[:8]}.com"
+    Internal(env["CONTROLPLANE_INTERNAL_URL"], env["CONTROLPLANE_INTERNAL_TOKEN"]).create_tenant(contactEmail=f"ops@{domain}")
+    known, unknown = check(public, f"jane@{domain}"), check(public, f"jane@unknown-{uuid.uuid4().hex[:8]}.com")
+    assert {k: v for k, v in known.items() if k != "domain"} == {k: v for k, v in unknown.items() if k != "domain"}
+    assert known["classification"] == "work"
+
+    draft, secret = new_draft(public)
+    work = f"jane@{domain}"
+    status = lambda: requests.get(f"{public}/api/trial/manual-approval/{draft}",  # noqa: E731
+                                  headers={**BROWSER, "authorization": f"Bearer {secret}"}).json()
+    assert status()["existingTenant"] is None
+    assert post(public, f"/manual-approval/{draft}/work-email/otp", {"workEmail": work}, secret).status_code == 202
+    deliver(env)
+    assert status()["existingTenant"] is None  # a code sent proves nothing yet
+    assert post(public, f"/manual-approval/{draft}/work-email/verify", {"code": code_for(env, work)}, secret).status_code == 200
+    assert status()["existingTenant"] is True
+
+    other, other_secret = new_draft(public)
+    fresh = work_address()
+    post(public, f"/manual-approval/{other}/work-email/otp", {"workEmail": fresh}, other_secret)
+    deliver(env)
+    post(public, f"/manual-approval/{other}/work-email/verify", {"code": code_for(env, fresh)}, other_secret)
+    got = requests.get(f"{public}/api/trial/manual-approval/{other}", headers={**BROWSER, "authorization": f"Bearer {other_secret}"})
+    assert got.json()["workEmailVerified"] is True and got.json()["existingTenant"] is False
+
+
+def test_a_site_may_choose_to_reveal_existing_tenants_at_the_check(env, backend_factory):
+    domain = f"shown-{uuid.uuid4().hex[:8]}.com"
+    Internal(env["CONTROLPLANE_INTERNAL_URL"], env["CONTROLPLANE_INTERNAL_TOKEN"]).create_tenant(contactEmail=f"ops@{domain}")
+    body = json.dumps({"email": f"jane@{domain}"}).encode()
+    answers = []
+    for reveal in ("off", "on"):
+        backend = backend_factory(extra={"CONTROLPLANE_HASH_KEY": env["CONTROLPLANE_HASH_KEY"],
+                                         "CONTROLPLANE_TRIAL_REVEAL_EXISTING_TENANT": reveal})
+        status, _, answer = fcgi.roundtrip(backend.socket_path, fcgi.request_params(
+            "POST", "/v1/trial/email/check", body_length=len(body), content_type="application/json"), body)
+        assert status == 200, answer
+        answers.append(json.loads(answer)["classification"])
+        backend.stop()
+    assert answers == ["work", "existing_tenant"]

@@ -23,6 +23,13 @@ public struct TenantStore {
     public let db: PostgresConnection
     public init(db: PostgresConnection) { self.db = db }
 
+    /// A tenant that is not deprovisioned has this contact domain.
+    public func hasLiveTenant(contactDomain domain: String) throws -> Bool {
+        try db.query("""
+            SELECT EXISTS (SELECT 1 FROM tenants_master WHERE contact_domain = \(domain) AND status <> 'deprovisioned')
+            """).decode(0, 0, as: Bool.self)
+    }
+
     /// The select list of every tenant read; `TenantJSON` finds these names once per result.
     static let columns: StaticString = """
         id, slug, display_name, status, site_hostname, plan, connector_kind, connector_credential_ref, created_at, updated_at

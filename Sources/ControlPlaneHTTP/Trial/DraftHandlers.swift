@@ -52,6 +52,13 @@ enum DraftHandlers {
         json.key("status"); json.string(d.status)
         json.key("workEmail"); json.string(d.workEmail.map(mask))
         json.key("workEmailVerified"); json.bool(d.verified)
+        // Whether the organization is a customer already: told to whoever proved a mailbox there.
+        json.key("existingTenant")
+        if d.verified, let work = d.workEmail, let at = work.lastIndex(of: "@") {
+            json.bool(try TenantStore(db: context.database).hasLiveTenant(contactDomain: String(work[work.index(after: at)...])))
+        } else {
+            json.null()
+        }
         json.key("submittedAt"); json.timestamp(d.submittedAt)
         json.endObject()
         var response = Response.jsonBytes(json.bytes)

@@ -3,7 +3,8 @@ import FastCGI
 import Foundation
 
 /// `POST /v1/trial/email/check` (public `/api/trial/email/check`): classify, log the attempt
-/// (one statement, which also answers existing_tenant for work domains), answer.
+/// (one statement, which also finds existing tenants for work domains), answer — with
+/// `existing_tenant` only when CONTROLPLANE_TRIAL_REVEAL_EXISTING_TENANT is on.
 enum EmailCheckHandler {
     /// `{"email": "…"}` and nothing else, read with the scanner: this is the funnel's hot
     /// path, and Foundation's decoders cost more than the rest of the request.
@@ -45,7 +46,8 @@ enum EmailCheckHandler {
         let logged = try SignupAttemptStore(db: context.database).recordEmailCheck(
             requester, classification: result.classification.rawValue, domain: result.domain,
             emailHash: result.address.map { requester.keyedHash($0.lowercased()) }, checkTenants: result.classification == .work)
-        if logged == "existing_tenant" { result = EmailClassifier.existingTenant(result) }
+        // The attempt log keeps the truth; the internet learns it only where the site allows.
+        if logged == "existing_tenant" && context.settings.trial.revealExistingTenant { result = EmailClassifier.existingTenant(result) }
         var json = JSONWriter(capacity: 160)
         json.beginObject()
         json.key("classification"); json.string(result.classification.rawValue)
