@@ -7,7 +7,8 @@
 #
 # Environment: STACK_DIR (default REPO/.run), PUBLIC_PORT (8080), TLS_PORT (8443),
 # INTERNAL_PORT (8081), STATIC_PORT (8082), SMTP_PORT (2525), BUILD_CONFIG (release),
-# SKIP_BUILD=1 to use binaries already built.
+# SKIP_BUILD=1 to use binaries already built, TRUSTED_PROXIES (space-separated addresses or
+# CIDRs whose X-Forwarded-For nginx believes; none by default).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -198,9 +199,15 @@ stop_backend() {
 start_nginx() {
     mkdir -p "$RUN/nginx/tmp" "$RUN/nginx/extra"
     ln -sfn "$REPO/nginx/snippets" "$RUN/nginx/snippets"
+    local trusted="" proxy
+    for proxy in ${TRUSTED_PROXIES:-}; do
+        [[ "$proxy" =~ ^[0-9a-fA-F.:/]+$ ]] || die "TRUSTED_PROXIES: $proxy is not an address or CIDR"
+        trusted+="    set_real_ip_from $proxy;\\n"
+    done
     sed -e "s#@RUN_DIR@#$RUN#g" -e "s#@PUBLIC_PORT@#$PUBLIC_PORT#g" -e "s#@TLS_PORT@#$TLS_PORT#g" \
         -e "s#@INTERNAL_PORT@#$INTERNAL_PORT#g" -e "s#@STATIC_PORT@#$STATIC_PORT#g" \
-        -e "s#@TRIAL_RATE@#${TRIAL_RATE:-10r/s}#g" -e "s#@TRIAL_LIMIT_KEY@#${TRIAL_LIMIT_KEY:-\$binary_remote_addr}#g" \
+        -e "s#@TRIAL_RATE@#${TRIAL_RATE:-10r/s}#g" -e "s#@TRIAL_LIMIT_KEY@#${TRIAL_LIMIT_KEY:-\$cp_client_network}#g" \
+        -e "s#@TRUSTED_PROXIES@#${trusted}#g" \
         "$REPO/nginx/dev.conf.template" > "$RUN/nginx/nginx.conf"
     "$NGINX" -t -q -c "$RUN/nginx/nginx.conf" -p "$RUN/nginx" -e "$RUN/nginx/error.log" || die "nginx config test failed"
     # A restart, not a reload: a reload that nginx refuses (some changes, such as a rate-limit

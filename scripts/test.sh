@@ -10,7 +10,8 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 # shellcheck source=scripts/throwaway-stack.sh
 . scripts/throwaway-stack.sh
-export PG_FSYNC=off CONTROLPLANE_TOKEN_CACHE_SECONDS=1 TRIAL_RATE=2000r/s
+# 127.0.0.3 plays the platform gateway in test_http_front.py (trusted-proxy tests).
+export PG_FSYNC=off CONTROLPLANE_TOKEN_CACHE_SECONDS=1 TRIAL_RATE=2000r/s TRUSTED_PROXIES=127.0.0.3
 throwaway_stack test 18 debug
 
 set -a

@@ -1,4 +1,6 @@
 """Through the real nginx to the real backend: routing, problems, caps, CORS, TLS, headers."""
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -6,11 +8,13 @@ import re
 import shutil
 import socket
 import subprocess
+import uuid
 
 import pytest
 import requests
 
 from conftest import REPO, assert_problem, free_port, wait_until
+from sql_support import sql
 
 ALLOWED_ORIGIN = "http://localhost:3000"
 
@@ -222,3 +226,84 @@ def test_tls_meets_mozilla_intermediate_but_for_the_self_signed_chain(env, publi
     report = r.stdout[r.stdout.index("COMPLIANCE AGAINST"):]
     findings = {line.strip()[2:].split(":", 1)[0] for line in report.splitlines() if line.strip().startswith("* ")}
     assert findings == {"certificate_path_validation"}, report
+
+
+# --- real client addresses behind a gateway (TRUSTED_PROXIES=127.0.0.3 in the test stack) ---
+
+def call(host, port, method, path, source, headers=None, body=None):
+    """One request from a chosen loopback source address: (status, body)."""
+    conn = http.client.HTTPConnection(host, port, timeout=10, source_address=(source, 0))
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def gateway(env, tmp_path):
+    """A second nginx playing the platform gateway: it proxies to the public server from
+    127.0.0.3 (the trusted address) and appends the visitor to X-Forwarded-For."""
+    public = re.match(r"http://([^:/]+):(\d+)", env["CONTROLPLANE_URL"])
+    port = free_port()
+    (tmp_path / "gw").mkdir()
+    config = tmp_path / "gw" / "nginx.conf"
+    config.write_text(f"""
+        pid {tmp_path}/gw/nginx.pid;
+        error_log {tmp_path}/gw/error.log warn;
+        events {{ worker_connections 64; }}
+        http {{
+            access_log off;
+            client_body_temp_path {tmp_path}/gw/body;
+            proxy_temp_path {tmp_path}/gw/proxy;
+            server {{
+                listen 127.0.0.1:{port};
+                location / {{
+                    proxy_pass http://{public.group(1)}:{public.group(2)};
+                    proxy_bind 127.0.0.3;
+                    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+                }}
+            }}
+        }}""")
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    subprocess.run([nginx, "-c", str(config), "-p", str(tmp_path / "gw"), "-e", str(tmp_path / "gw" / "error.log")], check=True)
+    assert wait_until(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0)
+    yield port
+    subprocess.run([nginx, "-c", str(config), "-p", str(tmp_path / "gw"), "-e", str(tmp_path / "gw" / "error.log"), "-s", "stop"],
+                   check=False)
+
+
+def ip_hash_of(env, trace):
+    return sql(env, f"SELECT encode(ip_hash, 'hex') FROM signup_attempts WHERE trace_id = '{trace}'").stdout.strip()
+
+
+def test_behind_the_gateway_each_visitor_has_its_own_address_and_bucket(env, gateway):
+    keyed = lambda value: hmac.new(env["CONTROLPLANE_HASH_KEY"].encode(), value.encode(), hashlib.sha256).hexdigest()  # noqa: E731
+    traces = {}
+    for visitor, extra in (("127.0.0.4", {}), ("127.0.0.5", {}), ("127.0.0.4", {"x-forwarded-for": "203.0.113.9"})):
+        trace = "gw-" + uuid.uuid4().hex[:10]
+        status, body = call("127.0.0.1", gateway, "POST", "/api/trial/email/check", visitor,
+                            {"content-type": "application/json", "x-trace-id": trace, **extra}, json.dumps({"email": "a@gmail.com"}))
+        assert status == 200, body
+        traces[trace] = visitor
+    # Each attempt is hashed with the visitor's own address, not the gateway's; what a visitor
+    # claims in X-Forwarded-For is not believed (it did not come from a trusted gateway).
+    assert [ip_hash_of(env, t) for t in traces] == [keyed(v) for v in traces.values()]
+    assert keyed("127.0.0.3") not in [ip_hash_of(env, t) for t in traces]
+    # Separate rate-limit buckets: the probe allows 1/min with a burst of 1.
+    first = [call("127.0.0.1", gateway, "GET", "/api/trial/rate-limit-probe", "127.0.0.4")[0] for _ in range(3)]
+    assert first == [404, 404, 429], first
+    assert call("127.0.0.1", gateway, "GET", "/api/trial/rate-limit-probe", "127.0.0.5")[0] == 404
+
+
+def test_ipv6_clients_in_one_slash_64_share_a_bucket(env):
+    """From the trusted gateway address, with the visitor in X-Forwarded-For."""
+    public = re.match(r"http://([^:/]+):(\d+)", env["CONTROLPLANE_URL"])
+    probe = lambda visitor: call(public.group(1), int(public.group(2)), "GET", "/api/trial/rate-limit-probe", "127.0.0.3",  # noqa: E731
+                                 {"x-forwarded-for": visitor})[0]
+    assert [probe("2001:db8:1:2::10"), probe("2001:db8:1:2::20")] == [404, 404]
+    assert probe("2001:db8:1:2:ffff:ffff:ffff:ffff") == 429   # the same /64: one bucket
+    assert probe("2001:db8:1:3::10") == 404                   # the next /64: its own
+    assert [probe("198.51.100.7"), probe("198.51.100.7"), probe("198.51.100.7")] == [404, 404, 429]
+    assert probe("198.51.100.8") == 404                       # IPv4: each address its own
