@@ -144,10 +144,13 @@ struct Sync: ParsableCommand {
             let sweeper = HealthSweeper(db: db, configuration: try syncConfiguration(environment), logger: logger)
             let result = try withDatabase { try sweeper.run() }
             let stuck = try withDatabase { try sweeper.releaseStuckWork() }
-            let retention = try TrialSettings(environment: environment).attemptRetentionDays
-            let purged = try withDatabase { try SignupAttemptStore(db: db).purge(olderThanDays: retention) }
+            let trial = try TrialSettings(environment: environment)
+            let purged = try withDatabase { try SignupAttemptStore(db: db).purge(olderThanDays: trial.attemptRetentionDays) }
+            let drafts = try withDatabase { try TrialRetention(db: db).purge(olderThanDays: trial.draftRetentionDays) }
             logger.info("health sweep finished", ["staleNodesMarked": .int(result.staleNodes), "staleRegions": .int(result.staleRegions),
-                                                  "signupAttemptsPurged": .int(purged), "adminJobsRunnerLost": .int(stuck.lostRunners),
+                                                  "signupAttemptsPurged": .int(purged), "draftsPurged": .int(drafts.drafts),
+                                                  "draftEmailsPurged": .int(drafts.emails), "decidedDraftCodesCleared": .int(drafts.codesCleared),
+                                                  "adminJobsRunnerLost": .int(stuck.lostRunners),
                                                   "commandsUnacknowledged": .int(stuck.unacknowledged),
                                                   "tenantProvisioningTimeouts": .int(stuck.provisioningTimeouts)])
         }

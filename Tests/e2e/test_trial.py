@@ -302,3 +302,39 @@ def test_a_site_may_choose_to_reveal_existing_tenants_at_the_check(env, backend_
         answers.append(json.loads(answer)["classification"])
         backend.stop()
     assert answers == ["work", "existing_tenant"]
+
+
+def test_drafts_never_submitted_are_purged_after_the_retention(env, public):
+    old_draft, old_secret = new_draft(public)
+    old_verified, verified_secret = new_draft(public)
+    work = work_address()
+    assert post(public, f"/manual-approval/{old_verified}/work-email/otp", {"workEmail": work}, verified_secret).status_code == 202
+    deliver(env)
+    assert post(public, f"/manual-approval/{old_verified}/work-email/verify", {"code": code_for(env, work)},
+                verified_secret).status_code == 200
+    pending = new_draft(public)[0]  # with a code email that never went out: the row goes with it
+    recent = new_draft(public)[0]
+    submitted, submitted_secret = new_draft(public)
+    other_work = work_address()
+    post(public, f"/manual-approval/{submitted}/work-email/otp", {"workEmail": other_work}, submitted_secret)
+    deliver(env)
+    post(public, f"/manual-approval/{submitted}/work-email/verify", {"code": code_for(env, other_work)}, submitted_secret)
+    assert post(public, f"/manual-approval/{submitted}/submit-details", DETAILS, submitted_secret).status_code == 202
+    decided = sql(env, "SELECT id FROM trial_drafts WHERE status IN ('approved', 'rejected') LIMIT 1").stdout.strip()
+    assert decided, "earlier tests leave a decided draft"
+    sql(env, f"UPDATE trial_drafts SET otp_hash = '\\x00'::bytea WHERE id = '{decided}'")
+    sql(env, f"INSERT INTO email_outbox (template, to_address, draft_id, otp_generation, status) "
+             f"VALUES ('work_email_otp', 'x@acme.example', '{pending}', 1, 'dead')")
+    aged = ",".join(f"'{d}'" for d in (old_draft, old_verified, pending, submitted, decided))
+    sql(env, f"UPDATE trial_drafts SET created_at = now() - interval '31 days' WHERE id IN ({aged})")
+
+    r = run_sync(env, "health-sweep")
+    assert r.returncode == 0, r.stderr
+    remaining = set(sql(env, f"SELECT id FROM trial_drafts WHERE id IN ({aged}, '{recent}')").stdout.split())
+    assert remaining == {submitted, decided, recent}
+    assert sql(env, f"SELECT count(*) FROM email_outbox WHERE draft_id IN ('{old_verified}', '{pending}')").stdout.strip() == "0"
+    assert sql(env, f"SELECT otp_hash IS NULL FROM trial_drafts WHERE id = '{decided}'").stdout.strip() == "t"
+    assert '"draftsPurged":3' in r.stderr.replace(" ", "")
+    # The purged draft's secret opens nothing any more.
+    gone = requests.get(f"{public}/api/trial/manual-approval/{old_draft}", headers={**BROWSER, "authorization": f"Bearer {old_secret}"})
+    assert_problem(gone, 404)

@@ -68,4 +68,9 @@ public struct EmailOutboxStore {
         try db.query("SELECT count(*)::int FROM email_outbox WHERE status = 'pending'", retryOnConnectionLoss: true)
             .decode(0, 0, as: Int.self)
     }
+
+    /// The code emails of drafts being purged.
+    public func delete(draftIds ids: [String]) throws -> Int {
+        try db.query("DELETE FROM email_outbox WHERE draft_id = ANY (\(bind: PostgresBind(textArray: ids))::uuid[])").affectedRows
+    }
 }

@@ -143,4 +143,28 @@ public struct TrialDraftStore {
     public func markRejected(_ id: String) throws {
         try db.query("UPDATE trial_drafts SET status = 'rejected', updated_at = now() WHERE id = \(id)::uuid")
     }
+
+    // MARK: retention
+
+    /// Drafts never submitted (`draft`, `email_verified`) created more than `days` ago, at most
+    /// `batch`, locked for deletion (drafts a request is working on are skipped this time).
+    public func lockUnsubmitted(olderThanDays days: Int, batch: Int) throws -> [String] {
+        try db.query("""
+            SELECT id::text FROM trial_drafts
+            WHERE status IN ('draft', 'email_verified') AND created_at < now() - make_interval(days => \(days))
+            ORDER BY created_at LIMIT \(batch) FOR UPDATE SKIP LOCKED
+            """).column(0, as: String.self)
+    }
+
+    public func delete(_ ids: [String]) throws -> Int {
+        try db.query("DELETE FROM trial_drafts WHERE id = ANY (\(bind: PostgresBind(textArray: ids))::uuid[])").affectedRows
+    }
+
+    /// Decided drafts need no code any more: its hash and expiry go (the rest stays for review and audit).
+    public func clearDecidedCodes() throws -> Int {
+        try db.query("""
+            UPDATE trial_drafts SET otp_hash = NULL, otp_expires_at = NULL
+            WHERE status IN ('approved', 'rejected') AND otp_hash IS NOT NULL
+            """).affectedRows
+    }
 }

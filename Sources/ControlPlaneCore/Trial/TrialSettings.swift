@@ -10,6 +10,8 @@ public struct TrialSettings: Sendable {
     public var dictionaryPollSeconds = 2.0
     /// Signup attempt rows older than this are purged by `controlplane-sync health-sweep`.
     public var attemptRetentionDays = 90
+    /// Drafts never submitted are purged by `controlplane-sync health-sweep` after this.
+    public var draftRetentionDays = 30
     /// Whether `email/check` may answer `existing_tenant` to anyone (off: it answers as for
     /// any work domain, and a draft's status tells once its work email is verified).
     public var revealExistingTenant = false
@@ -24,6 +26,7 @@ public struct TrialSettings: Sendable {
         maxSendsPerAddressPerDay = try environment.int("CONTROLPLANE_OTP_MAX_SENDS_PER_ADDRESS_PER_DAY", default: 10, range: 1...1000)
         dictionaryPollSeconds = try environment.double("CONTROLPLANE_DICTIONARY_POLL_SECONDS", default: 2)
         attemptRetentionDays = try environment.int("CONTROLPLANE_SIGNUP_ATTEMPT_RETENTION_DAYS", default: 90, range: 1...3650)
+        draftRetentionDays = try environment.int("CONTROLPLANE_TRIAL_DRAFT_RETENTION_DAYS", default: 30, range: 1...3650)
         revealExistingTenant = try environment.bool("CONTROLPLANE_TRIAL_REVEAL_EXISTING_TENANT", default: false)
     }
 }
