@@ -314,14 +314,19 @@ def test_drafts_never_submitted_are_purged_after_the_retention(env, public):
                 verified_secret).status_code == 200
     pending = new_draft(public)[0]  # with a code email that never went out: the row goes with it
     recent = new_draft(public)[0]
-    submitted, submitted_secret = new_draft(public)
-    other_work = work_address()
-    post(public, f"/manual-approval/{submitted}/work-email/otp", {"workEmail": other_work}, submitted_secret)
-    deliver(env)
-    post(public, f"/manual-approval/{submitted}/work-email/verify", {"code": code_for(env, other_work)}, submitted_secret)
-    assert post(public, f"/manual-approval/{submitted}/submit-details", DETAILS, submitted_secret).status_code == 202
-    decided = sql(env, "SELECT id FROM trial_drafts WHERE status IN ('approved', 'rejected') LIMIT 1").stdout.strip()
-    assert decided, "earlier tests leave a decided draft"
+    def submitted_draft():
+        draft, secret = new_draft(public)
+        address = work_address()
+        post(public, f"/manual-approval/{draft}/work-email/otp", {"workEmail": address}, secret)
+        deliver(env)
+        post(public, f"/manual-approval/{draft}/work-email/verify", {"code": code_for(env, address)}, secret)
+        assert post(public, f"/manual-approval/{draft}/submit-details", DETAILS, secret).status_code == 202
+        return draft
+    submitted, decided = submitted_draft(), submitted_draft()
+    _, reviewer = make_token(env, "trial:review")
+    rejected = Internal(env["CONTROLPLANE_INTERNAL_URL"], reviewer).post(f"/internal/trial/manual-approvals/{decided}/reject",
+                                                                        {"reason": "retention test"})
+    assert rejected.status_code == 200, rejected.text
     sql(env, f"UPDATE trial_drafts SET otp_hash = '\\x00'::bytea WHERE id = '{decided}'")
     sql(env, f"INSERT INTO email_outbox (template, to_address, draft_id, otp_generation, status) "
              f"VALUES ('work_email_otp', 'x@acme.example', '{pending}', 1, 'dead')")
