@@ -32,7 +32,7 @@ let package = Package(
         // The core: domain types, rules and one store per table. Never imports FastCGI.
         .target(name: "ControlPlaneCore", dependencies: ["Postgres", "OpenSSLCrypto", "ServiceLog", "IDNA"]),
         // The HTTP layer on the core: router, request context, problem bodies, handlers.
-        .target(name: "ControlPlaneHTTP", dependencies: ["ControlPlaneCore", "FastCGI", "Postgres", "OpenSSLCrypto", "ServiceLog"]),
+        .target(name: "ControlPlaneHTTP", dependencies: ["ControlPlaneCore", "FastCGI", "Postgres", "OpenSSLCrypto", "ServiceLog", "Curl"]),
 
         .executableTarget(name: "controlplaned", dependencies: ["ControlPlaneHTTP", "ControlPlaneCore", "FastCGI", "Postgres", "ServiceLog"]),
         .executableTarget(name: "controlplane-sync", dependencies: [

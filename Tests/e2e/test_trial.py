@@ -8,6 +8,9 @@ import json
 import glob
 import os
 import re
+import socket
+import subprocess
+import sys
 import time
 import uuid
 
@@ -15,7 +18,7 @@ import pytest
 import requests
 
 import fcgi_client as fcgi
-from conftest import assert_problem, backend_factory, wait_until  # noqa: F401 (fixture)
+from conftest import REPO, assert_problem, backend_factory, free_port, wait_until  # noqa: F401 (fixture)
 from governance_support import run_sync, sql
 from tenants_support import Internal, cpctl, make_token
 
@@ -343,3 +346,60 @@ def test_drafts_never_submitted_are_purged_after_the_retention(env, public):
     # The purged draft's secret opens nothing any more.
     gone = requests.get(f"{public}/api/trial/manual-approval/{old_draft}", headers={**BROWSER, "authorization": f"Bearer {old_secret}"})
     assert_problem(gone, 404)
+
+
+@pytest.fixture
+def bot_verifier(tmp_path):
+    port, log = free_port(), tmp_path / "siteverify.jsonl"
+    process = subprocess.Popen([sys.executable, os.path.join(REPO, "Tests", "e2e", "bot_verifier.py"), str(port), "bot-secret-1",
+                                str(log)])
+    assert wait_until(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0)
+    yield f"http://127.0.0.1:{port}/siteverify", log
+    process.kill()
+    process.wait()
+
+
+def fcgi_post(backend, path, body, headers=None):
+    payload = json.dumps(body).encode()
+    extra = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in (headers or {}).items()}
+    extra["REMOTE_ADDR"] = "192.0.2.44"
+    status, response_headers, answer = fcgi.roundtrip(backend.socket_path, fcgi.request_params(
+        "POST", path, body_length=len(payload), content_type="application/json", extra=extra), payload)
+    return status, response_headers, answer
+
+
+def test_the_bot_check_guards_draft_creation_and_code_sends(env, backend_factory, bot_verifier):
+    url, log = bot_verifier
+    backend = backend_factory(extra={"CONTROLPLANE_HASH_KEY": env["CONTROLPLANE_HASH_KEY"], "CONTROLPLANE_TRIAL_BOT_CHECK_URL": url,
+                                     "CONTROLPLANE_TRIAL_BOT_CHECK_SECRET": "bot-secret-1",
+                                     "CONTROLPLANE_TRIAL_BOT_CHECK_TIMEOUT_SECONDS": "1"})
+    drafts = lambda: sql(env, "SELECT count(*) FROM trial_drafts").stdout.strip()  # noqa: E731
+    before = drafts()
+    for headers, status, kind in (({}, 403, "bot-check-failed"), ({"x-bot-token": "fail-1"}, 403, "bot-check-failed"),
+                                  ({"x-bot-token": "garbage-1"}, 503, "bot-check-unavailable"),
+                                  ({"x-bot-token": "slow-1"}, 503, "bot-check-unavailable")):
+        got, response_headers, answer = fcgi_post(backend, "/v1/trial/manual-approval/draft", {"email": "a@gmail.com"}, headers)
+        assert got == status and json.loads(answer)["type"] == f"urn:controlplane:problem:{kind}", (headers, got, answer)
+        if status == 503:
+            assert response_headers["retry-after"] == "5"
+    assert drafts() == before  # nothing was created
+    got, _, answer = fcgi_post(backend, "/v1/trial/manual-approval/draft", {"email": "a@gmail.com"}, {"x-bot-token": "pass-1"})
+    assert got == 201, answer
+    draft = json.loads(answer)
+    path = f"/v1/trial/manual-approval/{draft['draftId']}/work-email/otp"
+    auth = {"authorization": f"Bearer {draft['draftSecret']}"}
+    got, _, answer = fcgi_post(backend, path, {"workEmail": work_address()}, auth)
+    assert got == 403 and json.loads(answer)["type"] == "urn:controlplane:problem:bot-check-failed"
+    assert sql(env, f"SELECT otp_sends FROM trial_drafts WHERE id = '{draft['draftId']}'").stdout.strip() == "0"
+    got, _, answer = fcgi_post(backend, path, {"workEmail": work_address()}, {**auth, "x-bot-token": "pass-2"})
+    assert got == 202, answer
+    # The verifier got the site's secret, the token and the visitor's address, as a form.
+    seen = [json.loads(line) for line in open(log)]
+    assert {e["contentType"] for e in seen} == {"application/x-www-form-urlencoded"}
+    assert seen[-1]["form"] == {"secret": "bot-secret-1", "response": "pass-2", "remoteip": "192.0.2.44"}
+
+
+def test_without_a_bot_check_configured_no_token_is_asked(env, backend_factory):
+    backend = backend_factory(extra={"CONTROLPLANE_HASH_KEY": env["CONTROLPLANE_HASH_KEY"]})
+    got, _, answer = fcgi_post(backend, "/v1/trial/manual-approval/draft", {"email": "a@gmail.com"})
+    assert got == 201, answer

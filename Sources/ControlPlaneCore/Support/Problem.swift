@@ -20,6 +20,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     case insufficientScope = "insufficient-scope"
     case badSignature = "bad-signature"
     case draftSecretRequired = "draft-secret-required"
+    case botCheckFailed = "bot-check-failed"
     // State
     case conflict
     case illegalTransition = "illegal-transition"
@@ -41,6 +42,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     case smsRemoved = "sms-removed"
     // Server side
     case trialNotConfigured = "trial-not-configured"
+    case botCheckUnavailable = "bot-check-unavailable"
     case callbacksNotConfigured = "callbacks-not-configured"
     case webhooksNotConfigured = "webhooks-not-configured"
     case controlNotConfigured = "control-not-configured"

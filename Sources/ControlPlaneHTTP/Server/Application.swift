@@ -21,6 +21,8 @@ public struct ApplicationSettings: Sendable {
     /// Key of the HMACs in signup attempt logs and of one-time codes (`CONTROLPLANE_HASH_KEY`).
     public var hashKey: [UInt8]?
     public var trial = TrialSettings()
+    /// The optional bot check on draft creation and code sends.
+    public var botCheck: BotCheck?
     /// Seals webhook signing secrets at rest (`CONTROLPLANE_SECRETS_KEYS`); nil: no endpoint can be registered.
     public var secretKeys: SecretKeyRing?
     /// Where webhook receivers may be (no loopback, private or metadata addresses by default).
@@ -59,6 +61,7 @@ public struct ApplicationSettings: Sendable {
             throw ConfigurationError.invalid(key: "CONTROLPLANE_HASH_KEY", expected: "at least 16 characters of secret")
         }
         trial = try TrialSettings(environment: environment)
+        botCheck = try BotCheck.load(environment)
         secretKeys = try SecretKeyRing.load(environment)
         webhookDestinations = try WebhookDestinationPolicy(environment: environment)
         registryAllowHTTP = try environment.bool("CONTROLPLANE_REGISTRY_ALLOW_HTTP", default: false)

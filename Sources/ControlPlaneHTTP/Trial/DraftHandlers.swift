@@ -28,6 +28,7 @@ enum DraftHandlers {
     @Sendable static func create(_ context: RequestContext) throws -> Response {
         let drafts = try drafts(context)
         let body = try context.decodeStrictJSON(CreateBody.self, allowedKeys: ["email"])
+        try context.settings.botCheck?.require(context)
         guard case .success(let address) = EmailAddress.parse(body.email) else {
             throw Problem.validation("email", "must be a valid email address")
         }
@@ -76,6 +77,7 @@ enum DraftHandlers {
         let drafts = try drafts(context)
         let body = try context.decodeStrictJSON(OTPBody.self, allowedKeys: ["workEmail"])
         let secret = try secret(context)
+        try context.settings.botCheck?.require(context)
         let verdict = EmailClassifier.classify(body.workEmail, table: context.dictionary.table)
         try drafts.requestCode(context.parameter("draftId"), secret: secret, verdict: verdict)
         var json = JSONWriter()
