@@ -10,8 +10,11 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 # shellcheck source=scripts/throwaway-stack.sh
 . scripts/throwaway-stack.sh
-# 127.0.0.3 plays the platform gateway in test_http_front.py (trusted-proxy tests).
-export PG_FSYNC=off CONTROLPLANE_TOKEN_CACHE_SECONDS=1 TRIAL_RATE=2000r/s TRUSTED_PROXIES=127.0.0.3
+# 127.0.0.3 plays the platform gateway in test_http_front.py (trusted-proxy tests). Every test
+# makes its drafts from 127.0.0.1: the per-network draft limit has its own test on a backend
+# of its own (test_trial.py).
+export PG_FSYNC=off CONTROLPLANE_TOKEN_CACHE_SECONDS=1 TRIAL_RATE=2000r/s TRUSTED_PROXIES=127.0.0.3 \
+    CONTROLPLANE_TRIAL_MAX_DRAFTS_PER_NETWORK_PER_HOUR=100000
 throwaway_stack test 18 debug
 
 set -a

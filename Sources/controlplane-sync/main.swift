@@ -147,9 +147,11 @@ struct Sync: ParsableCommand {
             let trial = try TrialSettings(environment: environment)
             let purged = try withDatabase { try SignupAttemptStore(db: db).purge(olderThanDays: trial.attemptRetentionDays) }
             let drafts = try withDatabase { try TrialRetention(db: db).purge(olderThanDays: trial.draftRetentionDays) }
+            let counters = try withDatabase { try TrialRateCounterStore(db: db).purgeEnded() }
             logger.info("health sweep finished", ["staleNodesMarked": .int(result.staleNodes), "staleRegions": .int(result.staleRegions),
                                                   "signupAttemptsPurged": .int(purged), "draftsPurged": .int(drafts.drafts),
                                                   "draftEmailsPurged": .int(drafts.emails), "decidedDraftCodesCleared": .int(drafts.codesCleared),
+                                                  "rateCountersPurged": .int(counters),
                                                   "adminJobsRunnerLost": .int(stuck.lostRunners),
                                                   "commandsUnacknowledged": .int(stuck.unacknowledged),
                                                   "tenantProvisioningTimeouts": .int(stuck.provisioningTimeouts)])

@@ -403,3 +403,84 @@ def test_without_a_bot_check_configured_no_token_is_asked(env, backend_factory):
     backend = backend_factory(extra={"CONTROLPLANE_HASH_KEY": env["CONTROLPLANE_HASH_KEY"]})
     got, _, answer = fcgi_post(backend, "/v1/trial/manual-approval/draft", {"email": "a@gmail.com"})
     assert got == 201, answer
+
+
+def fcgi_as(backend, address, path, body, headers=None):
+    """A FastCGI request as if nginx passed it for a visitor at `address`: (status, headers, JSON)."""
+    payload = json.dumps(body).encode()
+    extra = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in (headers or {}).items()}
+    extra["REMOTE_ADDR"] = address
+    status, response_headers, answer = fcgi.roundtrip(backend.socket_path, fcgi.request_params(
+        "POST", path, body_length=len(payload), content_type="application/json", extra=extra), payload)
+    return status, response_headers, json.loads(answer) if answer else None
+
+
+@pytest.fixture
+def limited_backend(env, backend_factory):
+    sql(env, "DELETE FROM trial_rate_counters")  # the global budget counts every send this hour, the main stack's too
+    return backend_factory(extra={
+        "CONTROLPLANE_HASH_KEY": env["CONTROLPLANE_HASH_KEY"], "CONTROLPLANE_THREADS": "8",
+        "CONTROLPLANE_TRIAL_MAX_DRAFTS_PER_NETWORK_PER_HOUR": "3", "CONTROLPLANE_OTP_RESEND_COOLDOWN_SECONDS": "0",
+        "CONTROLPLANE_OTP_MAX_SENDS_PER_ADDRESS_PER_DAY": "2", "CONTROLPLANE_OTP_MAX_SENDS_PER_DOMAIN_PER_HOUR": "4",
+        "CONTROLPLANE_OTP_MAX_SENDS_PER_HOUR": "7"})
+
+
+def test_drafts_are_limited_per_client_network(limited_backend):
+    create = lambda address: fcgi_as(limited_backend, address, "/v1/trial/manual-approval/draft", {"email": "a@gmail.com"})  # noqa: E731
+    group = f"{uuid.uuid4().int % 65536:x}"
+    prefix = f"2001:db8:{group}:7"
+    assert [create(f"{prefix}::{i}")[0] for i in (1, 2, 3)] == [201, 201, 201]
+    status, headers, body = create(f"{prefix}:ffff:ffff:ffff:ffff")  # the same /64
+    assert status == 429 and body["type"] == "urn:controlplane:problem:draft-limit"
+    assert 0 < int(headers["retry-after"]) <= 3600
+    assert create(f"2001:db8:{group}:8::1")[0] == 201  # the next /64 is another network
+    v4 = f"198.51.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+    assert [create(v4)[0] for _ in range(4)] == [201, 201, 201, 429]
+
+
+def drafts_from_fresh_networks(backend, count):
+    made = []
+    for i in range(count):
+        status, _, body = fcgi_as(backend, f"203.0.113.{i + 1}", "/v1/trial/manual-approval/draft", {"email": "a@gmail.com"})
+        assert status == 201, body
+        made.append((body["draftId"], body["draftSecret"]))
+    return made
+
+
+def send(backend, draft, address):
+    draft_id, secret = draft
+    return fcgi_as(backend, "203.0.113.200", f"/v1/trial/manual-approval/{draft_id}/work-email/otp", {"workEmail": address},
+                   {"authorization": f"Bearer {secret}"})
+
+
+def test_sends_add_up_per_mailbox_domain_and_hour_across_drafts(env, limited_backend):
+    drafts = drafts_from_fresh_networks(limited_backend, 10)
+    one, two, three, four = (f"lim-{uuid.uuid4().hex[:8]}.com" for _ in range(4))
+    outcomes = []
+    for draft, address in zip(drafts, [f"jane+a@{one}", f"JANE+b@{one}", f"jane@{one}", f"bob@{one}", f"carol@{one}",
+                                       f"dave@{one}", f"x@{two}", f"y@{three}", f"z@{three}", f"w@{four}"]):
+        status, headers, body = send(limited_backend, draft, address)
+        outcomes.append((status, body["type"].rsplit(":", 1)[1] if status != 202 else "", address))
+        if status == 429:
+            assert 0 < int(headers["retry-after"]) <= 86400
+    assert [(s, t) for s, t, _ in outcomes] == [
+        (202, ""), (202, ""), (429, "send-limit"),   # one mailbox (cap 2): +tags and case do not buy more
+        (202, ""), (202, ""), (429, "send-limit"),   # the domain's hourly cap (4; a refusal takes nothing)
+        (202, ""), (202, ""), (202, ""),             # other domains, up to the hourly budget of 7
+        (429, "send-limit"),                         # the global budget
+    ], outcomes
+    logged = sql(env, "SELECT outcome FROM signup_attempts WHERE step = 'otp_send' AND outcome LIKE 'rate_limited_%' "
+                      "ORDER BY id DESC LIMIT 3").stdout.split()
+    assert logged == ["rate_limited_global_hour", "rate_limited_domain_hour", "rate_limited_mailbox_day"]
+    assert "trial send budget exhausted" in limited_backend.log_text()
+    metrics = Internal(env["CONTROLPLANE_INTERNAL_URL"], make_token(env, "operations:read")[1]).get("/internal/metrics").text
+    assert "controlplane_trial_sends_this_hour 7" in metrics
+
+
+def test_concurrent_sends_to_one_mailbox_never_exceed_its_cap(limited_backend):
+    import concurrent.futures
+    drafts = drafts_from_fresh_networks(limited_backend, 8)
+    address = f"race@race-{uuid.uuid4().hex[:8]}.com"
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda d: send(limited_backend, d, address)[0], drafts))
+    assert sorted(statuses) == [202, 202] + [429] * 6, statuses

@@ -39,6 +39,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     case wrongCode = "wrong-code"
     case resendCooldown = "resend-cooldown"
     case sendLimit = "send-limit"
+    case draftLimit = "draft-limit"
     case smsRemoved = "sms-removed"
     // Server side
     case trialNotConfigured = "trial-not-configured"

@@ -24,6 +24,13 @@ public struct EmailAddress: Sendable, Equatable {
 
     public var normalized: String { localPart + "@" + domain }
 
+    /// The mailbox behind the address, for abuse limits: case folded and `+tag` stripped
+    /// (`Jane+x@acme.com` and `jane@acme.com` reach the same person).
+    public var mailbox: String {
+        let base = localPart.split(separator: "+", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? localPart
+        return (base.isEmpty ? localPart : base).lowercased() + "@" + domain
+    }
+
     public enum SyntaxError: String, Sendable, Error {
         case empty = "the address is empty"
         case tooLong = "the address is longer than 254 octets"

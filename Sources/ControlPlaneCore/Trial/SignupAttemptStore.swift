@@ -63,13 +63,6 @@ public struct SignupAttemptStore {
     }
 
     /// Codes sent to this address (by keyed hash) in the last 24 hours.
-    public func codesSentToday(emailHash: [UInt8]) throws -> Int {
-        try db.query("""
-            SELECT count(*)::int FROM signup_attempts
-            WHERE email_hash = \(emailHash) AND step = 'otp_send' AND outcome = 'sent' AND occurred_at > now() - interval '1 day'
-            """).decode(0, 0, as: Int.self)
-    }
-
     public struct Row: PostgresRowDecodable, Sendable {
         public static let columns = "id, occurred_at, trace_id, step, email_domain, outcome, draft_id::text"
         public let id: Int64, occurredAt: String, traceId: String, step: String, emailDomain: String?, outcome: String

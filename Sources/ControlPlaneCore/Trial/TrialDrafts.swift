@@ -1,6 +1,7 @@
 import Foundation
 import OpenSSLCrypto
 import Postgres
+import ServiceLog
 
 /// The public manual-approval steps: a draft (with a secret that authorizes every later
 /// step), a one-time code to a work address, its verification, the company details. Each
@@ -10,11 +11,14 @@ public struct TrialDrafts {
     public let db: PostgresConnection
     public let requester: SignupRequester
     public let limits: TrialSettings
+    public let logger: Logger
 
-    public init(db: PostgresConnection, requester: SignupRequester, limits: TrialSettings) {
+    public init(db: PostgresConnection, requester: SignupRequester, limits: TrialSettings,
+                logger: Logger = Logger(component: "controlplaned")) {
         self.db = db
         self.requester = requester
         self.limits = limits
+        self.logger = logger
     }
 
     public static let secretPrefix = "cpds_"
@@ -24,13 +28,22 @@ public struct TrialDrafts {
 
     public func create(email address: EmailAddress) throws -> Created {
         let secret = Self.secretPrefix + Base64.encode(SecureRandom.bytes(32), url: true)
-        let id = try db.transaction { db -> String in
+        let network = ClientNetwork.of(requester.remoteAddress)
+        let outcome = try db.transaction { db -> Result<String, Problem> in
+            let limit = TrialRateCounterStore.Limit(.networkDraftsHour, key: Hex.encode(requester.keyedHash(network)),
+                                                    max: limits.maxDraftsPerNetworkPerHour)
+            if let (_, wait) = try TrialRateCounterStore(db: db).take([limit]) {
+                try SignupAttemptStore(db: db).record(requester, step: "draft", email: address.normalized, domain: address.domain,
+                                                      outcome: "rate_limited_network")
+                return .failure(Problem(429, type: .draftLimit, detail: "Too many drafts from your network this hour.",
+                                        headers: [("retry-after", String(wait))]))
+            }
             let id = try TrialDraftStore(db: db).create(secretHash: SHA256.hash(secret), email: address.normalized)
             try SignupAttemptStore(db: db).record(requester, step: "draft", email: address.normalized, domain: address.domain,
                                                   outcome: "created", draftId: id)
-            return id
+            return .success(id)
         }
-        return Created(id: id, secret: secret)
+        return Created(id: try outcome.get(), secret: secret)
     }
 
     /// The draft, if `secret` is its own. Unknown draft and wrong secret look the same (404),
@@ -64,10 +77,26 @@ public struct TrialDrafts {
             if d.sends >= limits.maxSendsPerDraft {
                 return .failure(Problem(429, type: .sendLimit, detail: "This draft has used all its codes."))
             }
-            if try attempts.codesSentToday(emailHash: requester.keyedHash(address.lowercased())) >= limits.maxSendsPerAddressPerDay {
-                try attempts.record(requester, step: "otp_send", email: address, domain: verdict.domain, outcome: "rate_limited", draftId: id)
-                return .failure(Problem(429, type: .sendLimit, detail: "Too many codes were sent to this address today.",
-                                        headers: [("retry-after", "3600")]))
+            // Limits that add up across drafts, taken together and atomically with the send.
+            let domain = verdict.domain ?? ""
+            let mailbox = Hex.encode(requester.keyedHash((try? EmailAddress.parse(address).get())?.mailbox ?? address.lowercased()))
+            if let (spent, wait) = try TrialRateCounterStore(db: db).take([
+                .init(.mailboxDay, key: mailbox, max: limits.maxSendsPerAddressPerDay),
+                .init(.domainHour, key: domain, max: limits.maxSendsPerDomainPerHour),
+                .init(.domainDay, key: domain, max: limits.maxSendsPerDomainPerDay),
+                .init(.globalHour, key: "all", max: limits.maxSendsPerHour),
+            ]) {
+                try attempts.record(requester, step: "otp_send", email: address, domain: verdict.domain,
+                                    outcome: "rate_limited_\(spent.scope.rawValue)", draftId: id)
+                let detail: String
+                switch spent.scope {
+                case .mailboxDay: detail = "Too many codes were sent to this mailbox today."
+                case .domainHour, .domainDay: detail = "Too many codes were sent to this domain; try again later."
+                default:
+                    detail = "The service is sending too many codes right now; try again later."
+                    logger.warning("trial send budget exhausted", ["perHour": .int(limits.maxSendsPerHour), "retryAfter": .int(wait)])
+                }
+                return .failure(Problem(429, type: .sendLimit, detail: detail, headers: [("retry-after", String(wait))]))
             }
             try TrialDraftStore(db: db).startCode(id, workEmail: address)
             try EmailOutboxStore(db: db).enqueueWorkEmailCode(to: address, draftId: id, generation: d.generation + 1)

@@ -6,7 +6,14 @@ public struct TrialSettings: Sendable {
     public var maxCodeAttempts = 5
     public var resendCooldownSeconds = 60
     public var maxSendsPerDraft = 5
+    /// Per mailbox (case folded, `+tag` stripped), per day.
     public var maxSendsPerAddressPerDay = 10
+    public var maxSendsPerDomainPerHour = 30
+    public var maxSendsPerDomainPerDay = 200
+    /// Every code the funnel sends, per hour: the brake on a mail bomb spread over domains.
+    public var maxSendsPerHour = 1000
+    /// New drafts per client network (an IPv4 address, an IPv6 /64) per hour.
+    public var maxDraftsPerNetworkPerHour = 20
     public var dictionaryPollSeconds = 2.0
     /// Signup attempt rows older than this are purged by `controlplane-sync health-sweep`.
     public var attemptRetentionDays = 90
@@ -24,6 +31,11 @@ public struct TrialSettings: Sendable {
         resendCooldownSeconds = try environment.int("CONTROLPLANE_OTP_RESEND_COOLDOWN_SECONDS", default: 60, range: 0...3600)
         maxSendsPerDraft = try environment.int("CONTROLPLANE_OTP_MAX_SENDS_PER_DRAFT", default: 5, range: 1...100)
         maxSendsPerAddressPerDay = try environment.int("CONTROLPLANE_OTP_MAX_SENDS_PER_ADDRESS_PER_DAY", default: 10, range: 1...1000)
+        maxSendsPerDomainPerHour = try environment.int("CONTROLPLANE_OTP_MAX_SENDS_PER_DOMAIN_PER_HOUR", default: 30, range: 1...1_000_000)
+        maxSendsPerDomainPerDay = try environment.int("CONTROLPLANE_OTP_MAX_SENDS_PER_DOMAIN_PER_DAY", default: 200, range: 1...1_000_000)
+        maxSendsPerHour = try environment.int("CONTROLPLANE_OTP_MAX_SENDS_PER_HOUR", default: 1000, range: 1...10_000_000)
+        maxDraftsPerNetworkPerHour = try environment.int("CONTROLPLANE_TRIAL_MAX_DRAFTS_PER_NETWORK_PER_HOUR", default: 20,
+                                                         range: 1...1_000_000)
         dictionaryPollSeconds = try environment.double("CONTROLPLANE_DICTIONARY_POLL_SECONDS", default: 2)
         attemptRetentionDays = try environment.int("CONTROLPLANE_SIGNUP_ATTEMPT_RETENTION_DAYS", default: 90, range: 1...3650)
         draftRetentionDays = try environment.int("CONTROLPLANE_TRIAL_DRAFT_RETENTION_DAYS", default: 30, range: 1...3650)

@@ -40,6 +40,10 @@ enum OperationsHandlers {
             }
         }
         out += behind + records + health
+        out += "# HELP controlplane_trial_sends_this_hour Code emails the funnel queued this hour (all domains).\n"
+        out += "# TYPE controlplane_trial_sends_this_hour gauge\ncontrolplane_trial_sends_this_hour \(try TrialRateCounterStore(db: db).globalSendsThisHour())\n"
+        out += "# HELP controlplane_trial_send_budget_per_hour The hourly send budget (CONTROLPLANE_OTP_MAX_SENDS_PER_HOUR): at it, sends answer 429.\n"
+        out += "# TYPE controlplane_trial_send_budget_per_hour gauge\ncontrolplane_trial_send_budget_per_hour \(context.settings.trial.maxSendsPerHour)\n"
         out += "# HELP controlplane_queue_capacity_drift A queue's reported capacity minus the desired one (0: as asked).\n"
         out += "# TYPE controlplane_queue_capacity_drift gauge\n"
         for entry in try QueueCapacities(db: db).entries(region: nil) {

@@ -13,7 +13,7 @@ enum DraftHandlers {
     }
 
     static func drafts(_ context: RequestContext) throws -> TrialDrafts {
-        TrialDrafts(db: context.database, requester: try context.signupRequester(), limits: context.settings.trial)
+        TrialDrafts(db: context.database, requester: try context.signupRequester(), limits: context.settings.trial, logger: context.logger)
     }
 
     /// The draft secret from `Authorization: Bearer …` (401 without one).
