@@ -11,6 +11,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The console's templates: HTML-escaping by default.
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // C libraries: module map + shim header only (apt providers named).
@@ -32,7 +34,8 @@ let package = Package(
         // The core: domain types, rules and one store per table. Never imports FastCGI.
         .target(name: "ControlPlaneCore", dependencies: ["Postgres", "OpenSSLCrypto", "ServiceLog", "IDNA"]),
         // The HTTP layer on the core: router, request context, problem bodies, handlers.
-        .target(name: "ControlPlaneHTTP", dependencies: ["ControlPlaneCore", "FastCGI", "Postgres", "OpenSSLCrypto", "ServiceLog", "Curl"]),
+        .target(name: "ControlPlaneHTTP", dependencies: ["ControlPlaneCore", "FastCGI", "Postgres", "OpenSSLCrypto", "ServiceLog", "Curl",
+                                                  .product(name: "Mustache", package: "swift-mustache")]),
 
         .executableTarget(name: "controlplaned", dependencies: ["ControlPlaneHTTP", "ControlPlaneCore", "FastCGI", "Postgres", "ServiceLog"]),
         .executableTarget(name: "controlplane-sync", dependencies: [

@@ -24,6 +24,8 @@ public struct Request: Sendable {
     public var bodyProblem: RequestBodyProblem?
     /// Monotonic nanoseconds when the request was accepted.
     public var receivedAt: UInt64
+    /// The client reached nginx over TLS (`HTTPS=on`).
+    public var isTLS = false
 
     public init(method: String, path: String, query: String = "", headers: HTTPHeaders = HTTPHeaders(),
                 remoteAddress: String = "", traceId: String = "", body: [UInt8] = [],

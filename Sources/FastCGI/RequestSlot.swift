@@ -58,7 +58,7 @@ final class RequestSlot: @unchecked Sendable {  // used by one thread at a time,
 
     /// Copies the params and reads the body (up to the cap) before libfcgi frees them.
     func readRequest(maxBodyBytes: Int) -> Request {
-        var method = "GET", path = "", query = "", remote = "", trace = ""
+        var method = "GET", path = "", query = "", remote = "", trace = "", tls = false
         var documentURI: String?, requestURI: String?
         var contentLength: String?
         var headers = HTTPHeaders()
@@ -77,6 +77,7 @@ final class RequestSlot: @unchecked Sendable {  // used by one thread at a time,
                     continue
                 }
                 switch nameLength {
+                case 5 where Self.equal(name, "HTTPS"): tls = value() == "on"
                 case 8 where Self.equal(name, "TRACE_ID"): trace = value()
                 case 11 where Self.equal(name, "REMOTE_ADDR"): remote = value()
                 case 11 where Self.equal(name, "REQUEST_URI"): requestURI = value()
@@ -98,6 +99,7 @@ final class RequestSlot: @unchecked Sendable {  // used by one thread at a time,
         if trace.isEmpty { trace = TraceID.make() }
         var request = Request(method: method, path: path, query: query, headers: headers,
                               remoteAddress: remote, traceId: trace)
+        request.isTLS = tls
         readBody(into: &request, contentLength: contentLength, maxBodyBytes: maxBodyBytes)
         return request
     }

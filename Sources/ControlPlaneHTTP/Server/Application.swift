@@ -160,6 +160,15 @@ public enum Routes {
         router.add("GET", "/control/v1/admin-jobs/{id}", operationId: "getAdminJob", CommandHandlers.getAdminJob)
         router.add("GET", "/control/v1/rules", operationId: "listGovernanceRules", RulesHandler.list)
 
+        router.add("GET", "/console", operationId: "consoleOverview", ConsoleHandlers.guarded(ConsoleHandlers.overview))
+        router.add("GET", "/console/login", operationId: "consoleSignIn", ConsoleHandlers.guarded(ConsoleHandlers.login))
+        router.add("POST", "/console/logout", operationId: "consoleSignOut", ConsoleHandlers.guarded(ConsoleHandlers.logout))
+        router.add("GET", "/console/trials", operationId: "consoleTrials", ConsoleHandlers.guarded(ConsoleHandlers.trials))
+        router.add("POST", "/console/trials/{draftId}/{decision}", operationId: "consoleDecideTrial",
+                   ConsoleHandlers.guarded(ConsoleHandlers.decideTrial))
+        router.add("GET", "/console/audit", operationId: "consoleAudit", ConsoleHandlers.guarded(ConsoleHandlers.audit))
+        router.add("GET", "/console/assets/console.css", operationId: "consoleStylesheet", ConsoleHandlers.stylesheet)
+
         router.add("POST", "/v1/trial/email/check", operationId: "checkTrialEmail", EmailCheckHandler.check)
         router.add("POST", "/v1/trial/manual-approval/draft", operationId: "createTrialDraft", DraftHandlers.create)
         router.add("GET", "/v1/trial/manual-approval/{draftId}", operationId: "getTrialDraft", DraftHandlers.get)

@@ -1,0 +1,232 @@
+import ControlPlaneCore
+import FastCGI
+import Foundation
+import OpenSSLCrypto
+
+/// The operator console under `/console/` (internal server only): server-rendered pages for a
+/// signed-in operator. Reads need a session; every change is a POST with the session's CSRF
+/// token and a same-origin check, is allowed by role on the server, and writes an audit row.
+enum ConsoleHandlers {
+    // MARK: who is asking
+
+    struct Viewer {
+        let sessionId: Int64
+        let person: OperatorStore.Row
+        let csrf: String
+        var actor: String { "operator:\(person.name)" }
+    }
+
+    static func cookieName(_ request: Request) -> String { request.isTLS ? "__Host-cp_console" : "cp_console" }
+
+    static func sessionToken(_ request: Request) -> String? {
+        guard let header = request.headers["cookie"] else { return nil }
+        let name = cookieName(request)
+        for part in header.split(separator: ";") {
+            let pair = part.trimmingCharacters(in: .whitespaces)
+            if pair.hasPrefix(name + "=") { return String(pair.dropFirst(name.count + 1)) }
+        }
+        return nil
+    }
+
+    /// The signed-in operator, or a page asking to sign in (401).
+    static func viewer(_ context: RequestContext) throws -> Viewer {
+        guard let token = sessionToken(context.request), token.hasPrefix(ConsoleSignIn.sessionPrefix), token.utf8.count < 100,
+              let session = try ConsoleSessionStore(db: context.database).live(
+                tokenHash: SHA256.hash(token), idleSeconds: ConsoleSignIn.idleSeconds, absoluteSeconds: ConsoleSignIn.absoluteSeconds),
+              let person = try OperatorStore(db: context.database).get(session.operatorId), person.disabledAt == nil else {
+            throw ConsoleRefusal(status: 401, title: "Sign in", text: "You are not signed in, or your session has ended.", signIn: true)
+        }
+        if session.idleSeconds > 60 { try ConsoleSessionStore(db: context.database).touch(session.id) }
+        return Viewer(sessionId: session.id, person: person, csrf: session.csrfToken)
+    }
+
+    /// A state-changing request: a POST form from this console (same origin) carrying the
+    /// session's CSRF token, by an operator whose role allows it. Returns the form's fields.
+    static func change(_ context: RequestContext, viewer: Viewer, needs role: OperatorStore.Role) throws -> [String: String] {
+        let request = context.request
+        if let site = request.headers["sec-fetch-site"], site != "same-origin" {
+            throw ConsoleRefusal(status: 403, title: "Refused", text: "Changes are accepted only from the console's own pages.")
+        }
+        if let origin = request.headers["origin"] {
+            let host = request.headers["host"] ?? ""
+            guard origin == "https://\(host)" || origin == "http://\(host)" else {
+                throw ConsoleRefusal(status: 403, title: "Refused", text: "Changes are accepted only from the console's own pages.")
+            }
+        }
+        let form = formFields(request)
+        guard let csrf = form["csrf"], constantTimeEquals(Array(csrf.utf8), Array(viewer.csrf.utf8)) else {
+            throw ConsoleRefusal(status: 403, title: "Refused", text: "The form is missing its security token: reload the page and try again.")
+        }
+        guard viewer.person.role >= role else {
+            throw ConsoleRefusal(status: 403, title: "Not allowed", text: "This needs the \(role.rawValue) role; you are \(viewer.person.roleName).")
+        }
+        return form
+    }
+
+    /// `application/x-www-form-urlencoded` fields (the last of a repeated name).
+    static func formFields(_ request: Request) -> [String: String] {
+        guard request.headers["content-type"]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else { return [:] }
+        var fields: [String: String] = [:]
+        for pair in request.body.split(separator: UInt8(ascii: "&")) {
+            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            let name = PercentDecoding.decode(Substring(decoding: parts[0], as: UTF8.self))
+            fields[name] = parts.count > 1 ? PercentDecoding.decode(Substring(decoding: parts[1], as: UTF8.self)) : ""
+        }
+        return fields
+    }
+
+    // MARK: responses
+
+    /// A refusal shown as a console page (never JSON: a browser is asking).
+    struct ConsoleRefusal: Error {
+        let status: Int, title: String, text: String
+        var signIn = false
+    }
+
+    static let securityHeaders: [(String, String)] = [
+        ("content-security-policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"),
+        ("cache-control", "no-store"), ("x-frame-options", "DENY"), ("referrer-policy", "no-referrer"),
+    ]
+
+    static func page(_ template: String, title: String, viewer: Viewer?, data: [String: Any], status: Int = 200,
+                     active: String? = nil, notice: String? = nil) -> Response {
+        let body = ConsoleTemplates.library.render(data, withTemplate: template) ?? ""
+        var layout: [String: Any] = ["title": title, "body": body]
+        if let viewer {
+            var person: [String: Any] = ["name": viewer.person.name, "role": viewer.person.roleName, "csrf": viewer.csrf]
+            if let active { person[active + "Active"] = true }
+            layout["operator"] = person
+        }
+        if let notice { layout["notice"] = notice }
+        let html = ConsoleTemplates.library.render(layout, withTemplate: "layout") ?? ""
+        var headers = HTTPHeaders(securityHeaders)
+        headers.add("content-type", "text/html; charset=utf-8")
+        return Response(status: status, headers: headers, body: Array(html.utf8))
+    }
+
+    static func redirect(_ location: String, cookie: String? = nil) -> Response {
+        var headers = HTTPHeaders(securityHeaders)
+        headers.add("location", location)
+        if let cookie { headers.add("set-cookie", cookie) }
+        return Response(status: 303, headers: headers)
+    }
+
+    /// Runs a page handler; a refusal becomes its page.
+    static func guarded(_ body: @escaping @Sendable (RequestContext) throws -> Response) -> @Sendable (RequestContext) throws -> Response {
+        { context in
+            do {
+                return try body(context)
+            } catch let refusal as ConsoleRefusal {
+                return page(refusal.signIn ? "signin" : "message", title: refusal.title, viewer: nil, data: ["text": refusal.text],
+                            status: refusal.status)
+            } catch let failure as ProblemConvertible {
+                let problem = failure.problem
+                return page("message", title: "Not done", viewer: nil, data: ["text": problem.detail ?? problem.type.rawValue],
+                            status: problem.status)
+            }
+        }
+    }
+
+    // MARK: sign-in
+
+    @Sendable static func login(_ context: RequestContext) throws -> Response {
+        let token = context.request.queryValue("token") ?? ""
+        let session: ConsoleSignIn.Session
+        do {
+            session = try ConsoleSignIn(db: context.database).signIn(linkToken: token, userAgent: context.request.headers["user-agent"],
+                                                                     traceId: context.traceId)
+        } catch let failure as ConsoleSignIn.Failure {
+            throw ConsoleRefusal(status: 403, title: "Sign in", text: failure.problem.detail ?? "", signIn: true)
+        }
+        let secure = context.request.isTLS ? "; Secure" : ""
+        let cookie = "\(cookieName(context.request))=\(session.token); Path=/; HttpOnly; SameSite=Strict\(secure); Max-Age=\(ConsoleSignIn.absoluteSeconds)"
+        return redirect("/console/", cookie: cookie)
+    }
+
+    @Sendable static func logout(_ context: RequestContext) throws -> Response {
+        let viewer = try viewer(context)
+        _ = try change(context, viewer: viewer, needs: .viewer)
+        try context.database.transaction { db in
+            try ConsoleSessionStore(db: db).revoke(viewer.sessionId)
+            try AuditLogStore(db: db).record(.init(actor: viewer.actor, traceId: context.traceId, action: "console.sign_out",
+                                                   target: "operator:\(viewer.person.name)"))
+        }
+        let secure = context.request.isTLS ? "; Secure" : ""
+        return redirect("/console/", cookie: "\(cookieName(context.request))=; Path=/; HttpOnly; SameSite=Strict\(secure); Max-Age=0")
+    }
+
+    // MARK: pages
+
+    @Sendable static func overview(_ context: RequestContext) throws -> Response {
+        let viewer = try viewer(context)
+        let db = context.database
+        let waiting = try TrialDraftStore(db: db).reviewList(status: "submitted", after: nil, limit: 1000).items.count
+        let outboxes: [[String: Any]] = [
+            ["name": "webhooks", "pending": try WebhookOutboxStore(db: db).pendingCount()],
+            ["name": "emails", "pending": try EmailOutboxStore(db: db).pendingCount()],
+            ["name": "governance commands", "pending": try GovernanceCommandStore(db: db).pendingCount()],
+            ["name": "admin jobs", "pending": try AdminJobStore(db: db).pendingCount()],
+        ]
+        let regions: [[String: Any]] = try RegionStore(db: db).freshness().map {
+            ["id": $0.id, "health": $0.health, "behind": $0.secondsBehind < 0 ? "never" : String($0.secondsBehind)]
+        }
+        return page("overview", title: "Overview", viewer: viewer,
+                    data: ["trialsWaiting": waiting, "outboxes": outboxes, "regions": regions], active: "overview")
+    }
+
+    @Sendable static func trials(_ context: RequestContext) throws -> Response {
+        let viewer = try viewer(context)
+        let rows = try TrialDraftStore(db: context.database).reviewList(status: "submitted", after: nil, limit: 200).items
+        let canDecide = viewer.person.role >= .reviewer
+        let drafts: [[String: Any]] = rows.map { draft in
+            var row: [String: Any] = ["id": draft.id, "canDecide": canDecide, "csrf": viewer.csrf]
+            let texts: [(String, String?)] = [
+                ("companyName", draft.companyName), ("contactName", draft.contactName), ("workEmail", draft.workEmail),
+                ("country", draft.country), ("companySize", draft.companySize), ("useCase", draft.useCase),
+                ("submittedAt", draft.submittedAt),
+            ]
+            for (key, value) in texts { row[key] = value ?? "" }
+            return row
+        }
+        return page("trials", title: "Trials to review", viewer: viewer, data: ["drafts": drafts], active: "trials",
+                    notice: context.request.queryValue("done"))
+    }
+
+    @Sendable static func decideTrial(_ context: RequestContext) throws -> Response {
+        let viewer = try viewer(context)
+        let form = try change(context, viewer: viewer, needs: .reviewer)
+        let draft = context.parameter("draftId"), decision = context.parameter("decision")
+        let reason = form["reason"].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : String($0.prefix(500)) }
+        try context.database.transaction { db in
+            let review = TrialReview(db: db, actor: viewer.actor)
+            switch decision {
+            case "approve": _ = try review.approve(draftId: draft, reason: reason)
+            case "reject":
+                guard let reason else { throw ConsoleRefusal(status: 422, title: "Not done", text: "A rejection needs a reason.") }
+                _ = try review.reject(draftId: draft, reason: reason)
+            default: throw ConsoleRefusal(status: 404, title: "Not found", text: "No such action.")
+            }
+            try AuditLogStore(db: db).record(.init(actor: viewer.actor, traceId: context.traceId, action: "trial.\(decision)",
+                                                   target: "trial_draft:\(draft)", reason: reason))
+        }
+        let done = decision == "approve" ? "Approved: the tenant is being provisioned." : "Rejected."
+        return redirect("/console/trials?done=" + (done.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+    }
+
+    @Sendable static func audit(_ context: RequestContext) throws -> Response {
+        let viewer = try viewer(context)
+        let rows = try AuditLogStore(db: context.database).recent(limit: 200)
+        let entries: [[String: String]] = rows.map { entry in
+            ["occurredAt": entry.occurredAt, "actor": entry.actor, "action": entry.action, "target": entry.target ?? "",
+             "reason": entry.reason ?? "", "summary": entry.summary ?? "", "traceId": entry.traceId ?? ""]
+        }
+        return page("audit", title: "Audit log", viewer: viewer, data: ["entries": entries], active: "audit")
+    }
+
+    @Sendable static func stylesheet(_ context: RequestContext) throws -> Response {
+        var headers = HTTPHeaders(securityHeaders.filter { $0.0 != "cache-control" })
+        headers.add("content-type", "text/css; charset=utf-8")
+        headers.add("cache-control", "max-age=300")
+        return Response(status: 200, headers: headers, body: Array(ConsoleTemplates.stylesheet.utf8))
+    }
+}
