@@ -112,7 +112,15 @@ public struct EmailAddress: Sendable, Equatable {
             }
         }
         if localPart.utf8.count > 64 { return .failure(.localPartTooLong) }
-        if localPart.hasPrefix(".") || localPart.hasSuffix(".") || localPart.contains("..") { return .failure(.localPartDots) }
+        // On the bytes: String.contains(String) goes through Foundation's NSString search on
+        // Linux, which cost 17 % of a classification (callgrind).
+        let dot = UInt8(ascii: ".")
+        var previousWasDot = true  // a leading dot counts as doubled
+        for c in localPart.utf8 {
+            if c == dot && previousWasDot { return .failure(.localPartDots) }
+            previousWasDot = c == dot
+        }
+        if previousWasDot { return .failure(.localPartDots) }
 
         switch normalizeDomain(buffer: domainBytes) {
         case .failure(let problem): return .failure(problem)
