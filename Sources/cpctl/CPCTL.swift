@@ -10,7 +10,7 @@ struct CPCTL: ParsableCommand {
         abstract: "Operator CLI for the controlplane: migrations and, as they land, tenants, trials, domains, tokens, keys, nodes and regions.",
         discussion: "Connects with DATABASE_URL (or CPCTL_DATABASE_URL); settings may also come from CONTROLPLANE_CONFIG_FILE.",
         subcommands: [Migrate.self, Tokens.self, Tenants.self, Trials.self, Domains.self, Regions.self, Keys.self, Secrets.self,
-                      Operators.self, Console.self])
+                      Operators.self, Console.self, Audit.self])
 }
 
 /// Options every database command shares.

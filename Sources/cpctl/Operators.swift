@@ -107,3 +107,24 @@ struct Console: ParsableCommand {
         }
     }
 }
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The audit log, newest first (JSON lines): who did what, from which surface.")
+    @OptionGroup var database: DatabaseOptions
+    @Option var actor: String?
+    @Option var action: String?
+    @Option var target: String?
+    @Option(help: "RFC 3339 time.") var since: String?
+    @Option var limit = 50
+
+    func run() throws {
+        guard (1...1000).contains(limit) else { throw ValidationError("--limit must be from 1 to 1000") }
+        if let since, !RFC3339.isValid(since) { throw ValidationError("--since must be an RFC 3339 time") }
+        let filter = AuditLogStore.Filter(actor: actor, action: action, target: target, since: since)
+        for row in try AuditLogStore(db: try database.connect()).list(filter, after: nil, limit: limit).items {
+            var json = JSONWriter()
+            AuditLogStore.write(row, to: &json)
+            printJSON(json.bytes)
+        }
+    }
+}

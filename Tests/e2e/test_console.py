@@ -177,3 +177,26 @@ def test_operators_are_managed_with_cpctl_and_audited(env):
 def test_the_database_refuses_to_change_the_audit_log(env, statement):
     cpctl(env, "operators", "add", "--name", f"a-{uuid.uuid4().hex[:6]}", "--role", "viewer")  # at least one row
     sql_refused(env, statement)
+
+
+def test_the_audit_log_is_readable_through_the_api_and_cpctl(env):
+    from tenants_support import Internal, make_token
+    name = operator(env, "viewer")
+    assert cpctl(env, "operators", "set-role", name, "--role", "reviewer").returncode == 0
+    _, token = make_token(env, "audit:read")
+    api = Internal(env["CONTROLPLANE_INTERNAL_URL"], token)
+    r = api.get("/internal/audit", params={"target": f"operator:{name}"})
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    assert [i["action"] for i in items] == ["operator.set_role", "operator.add"]  # newest first
+    assert items[0]["actor"].startswith("operator:") and items[0]["summary"] == "role reviewer"  # cpctl: the OS user
+    first = api.get("/internal/audit", params={"target": f"operator:{name}", "limit": 1}).json()
+    assert len(first["items"]) == 1 and first["nextCursor"]
+    rest = api.get("/internal/audit", params={"target": f"operator:{name}", "limit": 1, "cursor": first["nextCursor"]}).json()
+    assert rest["items"][0]["action"] == "operator.add"
+    for params in ({"since": "yesterday"}, {"limit": 0}, {"cursor": "nonsense"}, {"who": "x"}):
+        assert api.get("/internal/audit", params=params).status_code == 400, params
+    _, other = make_token(env, "tenants:read")
+    assert Internal(env["CONTROLPLANE_INTERNAL_URL"], other).get("/internal/audit").status_code == 403
+    lines = cpctl(env, "audit", "--target", f"operator:{name}", "--limit", "5").stdout.strip().splitlines()
+    assert [line.split('"action":"')[1].split('"')[0] for line in lines] == ["operator.set_role", "operator.add"]

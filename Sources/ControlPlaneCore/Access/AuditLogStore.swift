@@ -31,13 +31,40 @@ public struct AuditLogStore {
             """)
     }
 
-    /// Newest first, optionally one actor's, action's or target's.
-    public func recent(actor: String? = nil, action: String? = nil, target: String? = nil, limit: Int) throws -> [Row] {
-        try db.query("""
+    public struct Filter: Sendable {
+        public var actor: String?, action: String?, target: String?, since: String?
+        public init(actor: String? = nil, action: String? = nil, target: String? = nil, since: String? = nil) {
+            self.actor = actor; self.action = action; self.target = target; self.since = since
+        }
+    }
+
+    /// Newest first, filtered; the cursor is the row id.
+    public func list(_ filter: Filter, after cursor: PageCursor?, limit: Int) throws -> Page<[Row]> {
+        let before = try cursor.map { try $0.integer(0) } ?? Int64.max
+        let rows = try db.query("""
             SELECT \(columns: Row.self) FROM audit_log
-            WHERE (\(actor)::text IS NULL OR actor = \(actor)) AND (\(action)::text IS NULL OR action = \(action))
-              AND (\(target)::text IS NULL OR target = \(target))
-            ORDER BY id DESC LIMIT \(limit)
+            WHERE id < \(before) AND (\(filter.actor)::text IS NULL OR actor = \(filter.actor))
+              AND (\(filter.action)::text IS NULL OR action = \(filter.action))
+              AND (\(filter.target)::text IS NULL OR target = \(filter.target))
+              AND (\(filter.since)::timestamptz IS NULL OR occurred_at >= \(filter.since)::timestamptz)
+            ORDER BY id DESC LIMIT \(limit + 1)
             """, retryOnConnectionLoss: true).decode(Row.self)
+        return Page(rows: rows, limit: limit) { PageCursor(String($0.id)) }
+    }
+
+    /// The newest `limit` rows.
+    public func recent(limit: Int) throws -> [Row] { try list(Filter(), after: nil, limit: limit).items }
+
+    public static func write(_ row: Row, to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("id"); json.int(Int(row.id))
+        json.key("occurredAt"); json.timestamp(row.occurredAt)
+        json.key("actor"); json.string(row.actor)
+        json.key("traceId"); json.string(row.traceId)
+        json.key("action"); json.string(row.action)
+        json.key("target"); json.string(row.target)
+        json.key("reason"); json.string(row.reason)
+        json.key("summary"); json.string(row.summary)
+        json.endObject()
     }
 }

@@ -10,6 +10,7 @@ public enum Scope: String, CaseIterable, Sendable {
     case trialReview = "trial:review"
     case domainsManage = "domains:manage"
     case operationsRead = "operations:read"
+    case auditRead = "audit:read"
 
     /// Parses `a,b` or `all`; nil names the first unknown scope.
     public static func parseList(_ text: String) -> Result<[Scope], UnknownScope> {

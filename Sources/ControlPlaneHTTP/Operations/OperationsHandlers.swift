@@ -79,4 +79,16 @@ enum OperationsHandlers {
         response.headers.add("cache-control", "no-store")
         return response
     }
+
+    /// `GET /internal/audit`: who did what, newest first (`audit:read`).
+    @Sendable static func audit(_ context: RequestContext) throws -> Response {
+        try context.requireScope(.auditRead)
+        var query = context.query
+        let limit = query.limit(default: 100, max: 1000), cursor = query.cursor(parts: 1)
+        let filter = AuditLogStore.Filter(actor: query.string("actor"), action: query.string("action"),
+                                          target: query.string("target", maxBytes: 300), since: query.timestamp("since"))
+        try query.finish()
+        let page = try AuditLogStore(db: context.database).list(filter, after: cursor, limit: limit)
+        return .jsonBytes(JSONWriter.list(page) { json, row in AuditLogStore.write(row, to: &json) })
+    }
 }

@@ -160,6 +160,8 @@ public enum Routes {
         router.add("GET", "/control/v1/admin-jobs/{id}", operationId: "getAdminJob", CommandHandlers.getAdminJob)
         router.add("GET", "/control/v1/rules", operationId: "listGovernanceRules", RulesHandler.list)
 
+        router.add("GET", "/internal/audit", operationId: "listAuditLog", OperationsHandlers.audit)
+
         router.add("GET", "/console", operationId: "consoleOverview", ConsoleHandlers.guarded(ConsoleHandlers.overview))
         router.add("GET", "/console/login", operationId: "consoleSignIn", ConsoleHandlers.guarded(ConsoleHandlers.login))
         router.add("POST", "/console/logout", operationId: "consoleSignOut", ConsoleHandlers.guarded(ConsoleHandlers.logout))
