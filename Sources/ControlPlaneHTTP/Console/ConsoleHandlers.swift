@@ -49,7 +49,11 @@ enum ConsoleHandlers {
         }
         if let origin = request.headers["origin"] {
             let host = request.headers["host"] ?? ""
-            guard origin == "https://\(host)" || origin == "http://\(host)" else {
+            // Under `Referrer-Policy: no-referrer` browsers send `Origin: null` even from our own
+            // pages; they then also send Sec-Fetch-Site, which must say same-origin (above).
+            let sameOrigin = origin == "https://\(host)" || origin == "http://\(host)"
+                || (origin == "null" && request.headers["sec-fetch-site"] == "same-origin")
+            guard sameOrigin else {
                 throw ConsoleRefusal(status: 403, title: "Refused", text: "Changes are accepted only from the console's own pages.")
             }
         }
@@ -224,9 +228,17 @@ enum ConsoleHandlers {
     }
 
     @Sendable static func stylesheet(_ context: RequestContext) throws -> Response {
+        asset(ConsoleTemplates.stylesheet, type: "text/css; charset=utf-8")
+    }
+
+    @Sendable static func favicon(_ context: RequestContext) throws -> Response {
+        asset(ConsoleTemplates.favicon, type: "image/svg+xml")
+    }
+
+    static func asset(_ text: String, type: String) -> Response {
         var headers = HTTPHeaders(securityHeaders.filter { $0.0 != "cache-control" })
-        headers.add("content-type", "text/css; charset=utf-8")
+        headers.add("content-type", type)
         headers.add("cache-control", "max-age=300")
-        return Response(status: 200, headers: headers, body: Array(ConsoleTemplates.stylesheet.utf8))
+        return Response(status: 200, headers: headers, body: Array(text.utf8))
     }
 }

@@ -22,6 +22,7 @@ enum ConsoleTemplates {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>{{title}} · controlplane console</title>
         <link rel="stylesheet" href="/console/assets/console.css">
+        <link rel="icon" href="/console/assets/favicon.svg" type="image/svg+xml">
         </head>
         <body>
         <header>
@@ -117,6 +118,11 @@ enum ConsoleTemplates {
           {{#entries}}<tr><td>{{occurredAt}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{target}}</td><td>{{reason}}</td><td>{{summary}}</td><td>{{traceId}}</td></tr>{{/entries}}
           </tbody>
         </table>
+        """
+
+    static let favicon = """
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#2457c5"/><path d="M4 8h8M8 4v8" stroke="#fff" stroke-width="2"/></svg>
+
         """
 
     static let stylesheet = """

@@ -170,6 +170,7 @@ public enum Routes {
                    ConsoleHandlers.guarded(ConsoleHandlers.decideTrial))
         router.add("GET", "/console/audit", operationId: "consoleAudit", ConsoleHandlers.guarded(ConsoleHandlers.audit))
         router.add("GET", "/console/assets/console.css", operationId: "consoleStylesheet", ConsoleHandlers.stylesheet)
+        router.add("GET", "/console/assets/favicon.svg", operationId: "consoleFavicon", ConsoleHandlers.favicon)
 
         router.add("POST", "/v1/trial/email/check", operationId: "checkTrialEmail", EmailCheckHandler.check)
         router.add("POST", "/v1/trial/manual-approval/draft", operationId: "createTrialDraft", DraftHandlers.create)

@@ -1,0 +1,84 @@
+"""The console in a real browser: Debian's chromium driven by chromedriver through selenium,
+against the test stack. Screenshots of each page land in .run/test/outputs/screens/ (test
+artifacts, never committed)."""
+import os
+import shutil
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from conftest import run_dir
+from console_support import DETAILS, login_link, operator, submitted_draft
+from sql_support import sql
+
+
+@pytest.fixture
+def browser():
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium and driver, "Debian's chromium and chromium-driver are needed (scripts/install-deps.sh installs them)"
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", "--disable-gpu"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    session = webdriver.Chrome(service=Service(driver), options=options)
+    session.set_page_load_timeout(20)
+    yield session
+    session.quit()
+
+
+def screenshot(env, browser, name):
+    folder = os.path.join(run_dir(env), "outputs", "screens")
+    os.makedirs(folder, exist_ok=True)
+    browser.save_screenshot(os.path.join(folder, f"{name}.png"))
+
+
+def console_errors(browser):
+    """What the page logged as errors (a CSP violation or a failed asset would be here)."""
+    return [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def test_a_reviewer_signs_in_and_approves_a_trial_in_a_browser(env, browser):
+    draft = submitted_draft(env)
+    name = operator(env, "reviewer")
+    browser.get(login_link(env, name))
+    assert browser.current_url == env["CONTROLPLANE_CONSOLE_URL"]
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Overview"
+    assert f"{name} (reviewer)" in browser.find_element(By.TAG_NAME, "header").text
+    screenshot(env, browser, "overview")
+
+    browser.find_element(By.LINK_TEXT, "Trials").click()
+    row = browser.find_element(By.XPATH, f"//form[@action='/console/trials/{draft}/approve']/ancestor::tr")
+    # The hostile company name is shown as text: no element was injected.
+    assert DETAILS["companyName"] in row.text
+    assert browser.find_elements(By.XPATH, "//main//script | //main//img") == []
+    screenshot(env, browser, "review-queue")
+    form = row.find_element(By.XPATH, f".//form[@action='/console/trials/{draft}/approve']")
+    form.find_element(By.NAME, "reason").send_keys("checked by phone")
+    form.find_element(By.TAG_NAME, "button").click()  # the browser sends Origin: null (no-referrer) and Sec-Fetch-Site
+
+    assert "Approved: the tenant is being provisioned." in browser.find_element(By.CLASS_NAME, "notice").text
+    assert browser.find_elements(By.XPATH, f"//form[@action='/console/trials/{draft}/approve']") == []
+    assert sql(env, f"SELECT status FROM trial_drafts WHERE id = '{draft}'").stdout.strip() == "approved"
+    assert sql(env, f"SELECT actor, action, reason FROM audit_log WHERE target = 'trial_draft:{draft}'").stdout.strip() == \
+        f"operator:{name}|trial.approve|checked by phone"
+
+    browser.find_element(By.LINK_TEXT, "Audit").click()
+    assert f"trial_draft:{draft}" in browser.find_element(By.TAG_NAME, "table").text
+    screenshot(env, browser, "audit")
+    assert console_errors(browser) == []
+
+    browser.find_element(By.XPATH, "//form[@action='/console/logout']//button").click()
+    assert "not signed in" in browser.find_element(By.TAG_NAME, "main").text
+
+
+def test_a_viewer_sees_the_queue_without_the_means_to_decide(env, browser):
+    draft = submitted_draft(env)
+    browser.get(login_link(env, operator(env, "viewer")))
+    browser.get(env["CONTROLPLANE_CONSOLE_URL"] + "trials")
+    row = browser.find_element(By.XPATH, f"//tr[td[contains(., 'Jane & Co')]][last()]")
+    assert "reviewers decide" in row.text
+    assert browser.find_elements(By.XPATH, f"//form[@action='/console/trials/{draft}/approve']") == []
+    assert console_errors(browser) == []
