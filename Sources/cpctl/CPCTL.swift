@@ -58,5 +58,10 @@ func reportingProblems<T>(_ body: () throws -> T) throws -> T {
 /// Prints JSON bytes as one line.
 func printJSON(_ json: [UInt8]) { print(String(decoding: json, as: UTF8.self)) }
 
-/// The operator running cpctl, as audit trails name them.
-var operatorActor: String { "operator:\(ProcessInfo.processInfo.environment["USER"] ?? "unknown")" }
+/// The operator running cpctl, as audit trails name them: who ran sudo, else the account
+/// the process runs as (not $USER, which a service manager may not set and anyone can).
+var operatorActor: String {
+    if let invoker = ProcessInfo.processInfo.environment["SUDO_USER"], !invoker.isEmpty { return "operator:\(invoker)" }
+    if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { return "operator:\(String(cString: name))" }
+    return "operator:uid-\(geteuid())"
+}
