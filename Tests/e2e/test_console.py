@@ -156,3 +156,33 @@ def test_the_audit_log_is_readable_through_the_api_and_cpctl(env):
     assert Internal(env["CONTROLPLANE_INTERNAL_URL"], other).get("/internal/audit").status_code == 403
     lines = cpctl(env, "audit", "--target", f"operator:{name}", "--limit", "5").stdout.strip().splitlines()
     assert [line.split('"action":"')[1].split('"')[0] for line in lines] == ["operator.set_role", "operator.add"]
+
+
+def test_tenant_changes_and_trial_decisions_from_every_surface_are_audited_once(env):
+    from tenants_support import Internal, make_token, signed_callback
+    token_name, token = make_token(env, "tenants:write,trial:review")
+    api = Internal(env["CONTROLPLANE_INTERNAL_URL"], token)
+    r = api.post("/internal/tenants", {"slug": "aud-" + uuid.uuid4().hex[:8], "displayName": "Audited", "contactEmail": "ops@example.com"},
+                 headers={"x-trace-id": "audit-create-1"})
+    assert r.status_code == 201, r.text
+    tenant = r.json()["id"]
+    assert signed_callback(env, {"tenantId": tenant, "event": "site.created",
+                                 "siteHostname": r.json()["slug"] + ".erp.example.com"}).status_code in (200, 202)
+    assert api.post(f"/internal/tenants/{tenant}/suspend", {"reason": "unpaid"},
+                    headers={"x-trace-id": "audit-suspend-1"}).status_code == 200
+    assert cpctl(env, "tenants", "resume", tenant, "--reason", "paid").returncode == 0
+    rows = sql(env, f"SELECT actor, action, trace_id FROM audit_log WHERE target = 'tenant:{tenant}' ORDER BY id").stdout.split()
+    me = "operator:" + pwd.getpwuid(os.geteuid()).pw_name
+    assert rows[0] == f"service:{token_name}|tenant.create|audit-create-1", rows
+    assert rows[1].startswith("provisioner|tenant.") and rows[2:] == [f"service:{token_name}|tenant.suspend|audit-suspend-1",
+                                                                     f"{me}|tenant.resume|"], rows
+    # One row per change: the creation (pending → provisioning) is one change, with two events.
+    assert len(rows) == int(sql(env, f"SELECT count(*) FROM tenant_events WHERE tenant_id = '{tenant}'").stdout.strip()) - 1
+    # A trial decision through the API: one row for the decision, none for the tenant it creates.
+    draft = submitted_draft(env)
+    assert api.post(f"/internal/trial/manual-approvals/{draft}/approve", {"reason": "fine"},
+                    headers={"x-trace-id": "audit-approve-1"}).status_code == 200
+    decided = sql(env, f"SELECT actor, action, trace_id, summary FROM audit_log WHERE target = 'trial_draft:{draft}'").stdout.strip()
+    created = sql(env, f"SELECT tenant_id FROM trial_drafts WHERE id = '{draft}'").stdout.strip()
+    assert decided == f"service:{token_name}|trial.approve|audit-approve-1|tenant {created}"
+    assert sql(env, f"SELECT count(*) FROM audit_log WHERE target = 'tenant:{created}'").stdout.strip() == "0"

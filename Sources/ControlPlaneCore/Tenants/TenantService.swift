@@ -1,15 +1,27 @@
 import Postgres
 
 /// Tenant lifecycle for every surface (API, cpctl, trial approval, provisioning callbacks).
-/// Each change is one transaction: the tenant row, its `tenant_events` row and the webhook
-/// outbox rows that announce it, so an event exists exactly when its change was committed.
+/// Each change is one transaction: the tenant row, its `tenant_events` row, the webhook
+/// outbox rows that announce it and one `audit_log` row, so an event exists exactly when its
+/// change was committed. (A caller that audits the larger change itself, as a trial approval
+/// does, passes `audited: false`.)
 public struct TenantService {
     public let db: PostgresConnection
     public let actor: String
+    public let traceId: String?
+    public let audited: Bool
 
-    public init(db: PostgresConnection, actor: String) {
+    public init(db: PostgresConnection, actor: String, traceId: String? = nil, audited: Bool = true) {
         self.db = db
         self.actor = actor
+        self.traceId = traceId
+        self.audited = audited
+    }
+
+    private func audit(_ db: PostgresConnection, _ action: String, tenant id: String, reason: String?, summary: String?) throws {
+        guard audited else { return }
+        try AuditLogStore(db: db).record(.init(actor: actor, traceId: traceId, action: action, target: "tenant:\(id)", reason: reason,
+                                               summary: summary))
     }
 
     /// Creates the tenant (`pending`) and requests its provisioning; returns the tenant JSON.
@@ -19,7 +31,8 @@ public struct TenantService {
             let id = try created.decode(0, "id", as: String.self)
             try TenantEventStore(db: db).record(tenantId: id, from: nil, to: TenantStatus.pending.rawValue, actor: actor, reason: reason)
             try WebhookOutboxStore(db: db).enqueue(event: "tenant.created", data: try TenantJSON.encode(created))
-            return try apply(.requestProvisioning, to: id, in: db, reason: reason).json
+            try audit(db, "tenant.create", tenant: id, reason: reason, summary: "slug \(tenant.slug), provisioning requested")
+            return try apply(.requestProvisioning, to: id, in: db, reason: reason, audit: false).json
         }
     }
 
@@ -42,7 +55,7 @@ public struct TenantService {
 
     /// Inside a transaction: lock, check the rule, update, record, announce.
     func apply(_ action: TenantAction, to id: String, in db: PostgresConnection, reason: String?,
-               siteHostname: String? = nil) throws -> (json: [UInt8], status: TenantStatus) {
+               siteHostname: String? = nil, audit audited: Bool = true) throws -> (json: [UInt8], status: TenantStatus) {
         let tenants = TenantStore(db: db)
         let fromText = try tenants.lockStatus(id)
         guard let from = TenantStatus(rawValue: fromText), let to = action.next(from: from) else {
@@ -52,6 +65,7 @@ public struct TenantService {
         try TenantEventStore(db: db).record(tenantId: id, from: fromText, to: to.rawValue, actor: actor, reason: reason)
         let json = try TenantJSON.encode(updated)
         try WebhookOutboxStore(db: db).enqueue(event: action.event, data: json)
+        if audited { try audit(db, "tenant.\(action.verb)", tenant: id, reason: reason, summary: "\(fromText) → \(to.rawValue)") }
         return (json, to)
     }
 
@@ -60,6 +74,8 @@ public struct TenantService {
         try db.transaction { db in
             let json = try TenantJSON.encode(try TenantStore(db: db).setConnector(id, kind: kind, credentialRef: credentialRef))
             try WebhookOutboxStore(db: db).enqueue(event: "tenant.connector_updated", data: json)
+            try audit(db, "tenant.connector.update", tenant: id, reason: nil,
+                      summary: "kind \(kind ?? "none"), reference \(credentialRef == nil ? "cleared" : "set")")
             return json
         }
     }

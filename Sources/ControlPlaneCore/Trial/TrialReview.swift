@@ -8,7 +8,8 @@ import Postgres
 public struct TrialReview {
     public let db: PostgresConnection
     public let actor: String
-    public init(db: PostgresConnection, actor: String) { self.db = db; self.actor = actor }
+    public let traceId: String?
+    public init(db: PostgresConnection, actor: String, traceId: String? = nil) { self.db = db; self.actor = actor; self.traceId = traceId }
 
     public enum Failure: Error, ProblemConvertible {
         case notFound, notSubmitted(String)
@@ -53,7 +54,7 @@ public struct TrialReview {
             guard draft.status == "submitted", let company = draft.companyName, let email = draft.workEmail else {
                 throw Failure.notSubmitted(draft.status)
             }
-            let tenant = try TenantService(db: db, actor: actor).create(
+            let tenant = try TenantService(db: db, actor: actor, traceId: traceId, audited: false).create(
                 .init(slug: Self.slug(for: company), displayName: String(company.prefix(200)), contactEmail: email, plan: "trial"),
                 reason: reason ?? "trial approved")
             let tenantId = try JSONScanner.withDocument(tenant) { scanner, root in
@@ -61,6 +62,8 @@ public struct TrialReview {
             }
             try drafts.markApproved(draftId, tenantId: tenantId)
             try TrialDecisionStore(db: db).record(draftId: draftId, decision: "approved", actor: actor, reason: reason, tenantId: tenantId)
+            try AuditLogStore(db: db).record(.init(actor: actor, traceId: traceId, action: "trial.approve", target: "trial_draft:\(draftId)",
+                                                   reason: reason, summary: "tenant \(tenantId)"))
             var json = JSONWriter()
             json.beginObject()
             json.key("draftId"); json.string(draftId)
@@ -80,6 +83,8 @@ public struct TrialReview {
             guard draft.status == "submitted" else { throw Failure.notSubmitted(draft.status) }
             try drafts.markRejected(draftId)
             try TrialDecisionStore(db: db).record(draftId: draftId, decision: "rejected", actor: actor, reason: reason)
+            try AuditLogStore(db: db).record(.init(actor: actor, traceId: traceId, action: "trial.reject", target: "trial_draft:\(draftId)",
+                                                   reason: reason))
             var json = JSONWriter()
             json.beginObject()
             json.key("draftId"); json.string(draftId)

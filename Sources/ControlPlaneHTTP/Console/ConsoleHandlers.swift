@@ -202,7 +202,7 @@ enum ConsoleHandlers {
         let draft = context.parameter("draftId"), decision = context.parameter("decision")
         let reason = form["reason"].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : String($0.prefix(500)) }
         try context.database.transaction { db in
-            let review = TrialReview(db: db, actor: viewer.actor)
+            let review = TrialReview(db: db, actor: viewer.actor, traceId: context.traceId)
             switch decision {
             case "approve": _ = try review.approve(draftId: draft, reason: reason)
             case "reject":
@@ -210,8 +210,6 @@ enum ConsoleHandlers {
                 _ = try review.reject(draftId: draft, reason: reason)
             default: throw ConsoleRefusal(status: 404, title: "Not found", text: "No such action.")
             }
-            try AuditLogStore(db: db).record(.init(actor: viewer.actor, traceId: context.traceId, action: "trial.\(decision)",
-                                                   target: "trial_draft:\(draft)", reason: reason))
         }
         let done = decision == "approve" ? "Approved: the tenant is being provisioned." : "Rejected."
         return redirect("/console/trials?done=" + (done.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))

@@ -31,7 +31,7 @@ enum ConnectorHandler {
             }
         }
         guard problems.isEmpty else { throw Problem.validation(problems) }
-        return .jsonBytes(try TenantService(db: context.database, actor: principal.actor)
+        return .jsonBytes(try TenantService(db: context.database, actor: principal.actor, traceId: context.traceId)
             .setConnector(body.tenantId, kind: body.connectorKind, credentialRef: body.connectorCredentialRef))
     }
 }

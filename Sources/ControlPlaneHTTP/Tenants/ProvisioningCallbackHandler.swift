@@ -54,7 +54,7 @@ enum ProvisioningCallbackHandler {
         guard problems.isEmpty else { throw Problem.validation(problems) }
 
         let reason = action == .siteFailed ? (body.error ?? "site creation failed") : "provisioner: \(body.event)"
-        let status = try TenantService(db: context.database, actor: "provisioner").applyCallback(
+        let status = try TenantService(db: context.database, actor: "provisioner", traceId: context.traceId).applyCallback(
             webhookId: webhookId, tenantId: body.tenantId, event: body.event, action: action, reason: reason,
             siteHostname: action == .siteCreated ? body.siteHostname : nil)
         var json = JSONWriter()

@@ -25,12 +25,12 @@ enum TenantHandlers {
         guard problems.isEmpty else { throw Problem.validation(problems) }
         let tenant = TenantStore.NewTenant(slug: body.slug, displayName: body.displayName.trimmingCharacters(in: .whitespaces),
                                            contactEmail: body.contactEmail, plan: body.plan ?? "trial")
-        return .jsonBytes(try TenantService(db: context.database, actor: principal.actor).create(tenant), status: 201)
+        return .jsonBytes(try TenantService(db: context.database, actor: principal.actor, traceId: context.traceId).create(tenant), status: 201)
     }
 
     @Sendable static func get(_ context: RequestContext) throws -> Response {
         let principal = try context.requireScope(.tenantsRead)
-        return .jsonBytes(try TenantService(db: context.database, actor: principal.actor).get(context.parameter("id")))
+        return .jsonBytes(try TenantService(db: context.database, actor: principal.actor, traceId: context.traceId).get(context.parameter("id")))
     }
 
     @Sendable static func events(_ context: RequestContext) throws -> Response {
@@ -38,7 +38,7 @@ enum TenantHandlers {
         var query = context.query
         let limit = query.limit(default: 100, max: 1000), cursor = query.cursor(parts: 1)
         try query.finish()
-        let page = try TenantService(db: context.database, actor: principal.actor)
+        let page = try TenantService(db: context.database, actor: principal.actor, traceId: context.traceId)
             .events(context.parameter("id"), after: cursor, limit: limit)
         return .jsonBytes(JSONWriter.list(page, capacity: 128 * (page.count + 1)) { json, event in
             json.beginObject()
@@ -62,7 +62,7 @@ enum TenantHandlers {
             if reasonRequired && (reason?.trimmingCharacters(in: .whitespaces).isEmpty ?? true) {
                 throw Problem.validation("reason", "is required")
             }
-            return .jsonBytes(try TenantService(db: context.database, actor: principal.actor)
+            return .jsonBytes(try TenantService(db: context.database, actor: principal.actor, traceId: context.traceId)
                 .perform(action, on: context.parameter("id"), reason: reason))
         }
     }

@@ -19,7 +19,7 @@ enum TrialAdminHandlers {
     @Sendable static func approve(_ context: RequestContext) throws -> Response {
         let principal = try context.requireScope(.trialReview)
         let reason = context.request.body.isEmpty ? nil : try context.decodeStrictJSON(DecisionBody.self, allowedKeys: ["reason"]).reason
-        return .jsonBytes(try TrialReview(db: context.database, actor: principal.actor)
+        return .jsonBytes(try TrialReview(db: context.database, actor: principal.actor, traceId: context.traceId)
             .approve(draftId: context.parameter("draftId"), reason: reason))
     }
 
@@ -29,7 +29,7 @@ enum TrialAdminHandlers {
         guard let reason = body.reason, !reason.trimmingCharacters(in: .whitespaces).isEmpty, reason.count <= 500 else {
             throw Problem.validation("reason", "is required (at most 500 characters)")
         }
-        return .jsonBytes(try TrialReview(db: context.database, actor: principal.actor)
+        return .jsonBytes(try TrialReview(db: context.database, actor: principal.actor, traceId: context.traceId)
             .reject(draftId: context.parameter("draftId"), reason: reason))
     }
 
