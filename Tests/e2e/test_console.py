@@ -186,3 +186,27 @@ def test_tenant_changes_and_trial_decisions_from_every_surface_are_audited_once(
     created = sql(env, f"SELECT tenant_id FROM trial_drafts WHERE id = '{draft}'").stdout.strip()
     assert decided == f"service:{token_name}|trial.approve|audit-approve-1|tenant {created}"
     assert sql(env, f"SELECT count(*) FROM audit_log WHERE target = 'tenant:{created}'").stdout.strip() == "0"
+
+
+def test_control_api_changes_are_audited_once_with_the_token_fingerprint(env):
+    import hashlib
+    import requests as http
+    base, token = env["CONTROLPLANE_INTERNAL_URL"], env["PPOS_CONTROL_TOKEN"].split(",")[0]
+    actor = "control:" + hashlib.sha256(token.encode()).hexdigest()[:8]
+    call = lambda method, path, body=None, trace=None: http.request(  # noqa: E731
+        method, base + path, json=body, headers={"authorization": f"Bearer {token}", **({"x-trace-id": trace} if trace else {})})
+    region = "r-" + uuid.uuid4().hex[:8]
+    assert call("POST", "/control/v1/regions", {"id": region, "baseUrl": "http://127.0.0.1:9", "requestsPerSecond": 0},
+                "aud-region-1").status_code == 201
+    assert call("PATCH", f"/control/v1/regions/{region}", {"pageSize": 50, "dryRun": True}, "aud-region-2").status_code == 200
+    issue = {"region": region, "kind": "QUEUE_CAPACITY", "target": "builds", "params": {"capacity": 3}, "reason": "more",
+             "idempotencyKey": "aud-" + uuid.uuid4().hex[:8]}
+    first = call("POST", "/control/v1/commands", issue, "aud-command-1")
+    assert first.status_code == 201 and call("POST", "/control/v1/commands", issue).status_code == 200  # a replay
+    assert call("POST", "/control/v1/admin-jobs", {"kind": "SYNC_REGION", "region": region, "reason": "now"}, "aud-job-1").status_code == 201
+    rows = sql(env, f"SELECT actor, action, trace_id, summary FROM audit_log WHERE target = 'region:{region}' ORDER BY id").stdout.splitlines()
+    assert rows == [f"{actor}|region.create|aud-region-1|", f"{actor}|region.update|aud-region-2|changed pageSize, dryRun",
+                    f"{actor}|command.issue|aud-command-1|QUEUE_CAPACITY builds", f"{actor}|admin_job.create|aud-job-1|SYNC_REGION"], rows
+    refused = call("POST", "/control/v1/regions", {"id": region, "baseUrl": "http://127.0.0.1:9"})
+    assert refused.status_code == 409  # refused: no row
+    assert sql(env, f"SELECT count(*) FROM audit_log WHERE target = 'region:{region}'").stdout.strip() == "4"

@@ -40,6 +40,6 @@ extension RequestContext {
         guard matched else {
             throw Problem(401, type: .unauthenticated, detail: "The control token is not valid.", headers: [challenge])
         }
-        return "admin:" + Hex.encode(hash.prefix(4))
+        return "control:" + Hex.encode(hash.prefix(4))
     }
 }

@@ -58,10 +58,16 @@ enum CommandHandlers {
         params.endObject()
         guard problems.isEmpty, let kind else { throw Problem.validation(problems) }
         let store = GovernanceCommandStore(db: context.database)
-        let outcome = try context.database.transaction { _ in
-            try store.issue(.init(region: body.region, kind: kind, target: body.target,
-                                  paramsJSON: String(decoding: params.bytes, as: UTF8.self),
-                                  actor: actor, reason: body.reason, idempotencyKey: key))
+        let outcome = try context.database.transaction { db in
+            let outcome = try store.issue(.init(region: body.region, kind: kind, target: body.target,
+                                                paramsJSON: String(decoding: params.bytes, as: UTF8.self),
+                                                actor: actor, reason: body.reason, idempotencyKey: key))
+            if case .created = outcome {  // a replay under the same key changes nothing
+                try AuditLogStore(db: db).record(.init(actor: actor, traceId: context.traceId, action: "command.issue",
+                                                       target: "region:\(body.region)", reason: body.reason,
+                                                       summary: "\(kind.rawValue) \(body.target)"))
+            }
+            return outcome
         }
         switch outcome {
         case .created(let json): return .jsonBytes(json, status: 201)
@@ -89,7 +95,10 @@ enum CommandHandlers {
     @Sendable static func acknowledge(_ context: RequestContext) throws -> Response {
         let actor = try context.requireControlToken()
         let detail = context.request.body.isEmpty ? nil : try context.decodeStrictJSON(AckBody.self, allowedKeys: ["detail"]).detail
-        return .jsonBytes(try GovernanceCommandStore(db: context.database).acknowledge(id: context.parameter("id"), actor: actor, detail: detail))
+        let id = context.parameter("id")
+        return .jsonBytes(try context.audited(actor: actor, action: "command.acknowledge", reason: detail) { db in
+            (try GovernanceCommandStore(db: db).acknowledge(id: id, actor: actor, detail: detail), target: "command:\(id)", summary: nil)
+        })
     }
 
     // MARK: admin jobs
@@ -111,7 +120,10 @@ enum CommandHandlers {
             problems.append(.init(name: "reason", reason: "is required (at most 500 characters)"))
         }
         guard problems.isEmpty else { throw Problem.validation(problems) }
-        let job = try AdminJobStore(db: context.database).create(kind: body.kind, region: body.region, requestedBy: actor, reason: body.reason)
+        let job = try context.audited(actor: actor, action: "admin_job.create", reason: body.reason) { db in
+            (try AdminJobStore(db: db).create(kind: body.kind, region: body.region, requestedBy: actor, reason: body.reason),
+             target: "region:\(body.region)", summary: body.kind)
+        }
         var json = JSONWriter()
         job.write(to: &json)
         return .jsonBytes(json.bytes, status: 201)

@@ -36,7 +36,7 @@ enum RegionHandlers {
     }
 
     @Sendable static func create(_ context: RequestContext) throws -> Response {
-        try context.requireControlToken()
+        let actor = try context.requireControlToken()
         let body = try context.decodeStrictJSON(Body.self, allowedKeys: keys.union(["id"]))
         var problems = body.settings.problems(creating: true, allowHTTP: context.settings.registryAllowHTTP).map { Problem.InvalidParam(name: $0.0, reason: $0.1) }
         if let id = body.id {
@@ -45,20 +45,34 @@ enum RegionHandlers {
             problems.append(.init(name: "id", reason: "is required"))
         }
         guard problems.isEmpty, let id = body.id else { throw Problem.validation(problems) }
-        return .jsonBytes(try RegionStore(db: context.database).add(id: id, settings: body.settings).json, status: 201)
+        return .jsonBytes(try context.audited(actor: actor, action: "region.create") { db in
+            (try RegionStore(db: db).add(id: id, settings: body.settings).json, target: "region:\(id)", summary: nil)
+        }, status: 201)
     }
 
     @Sendable static func update(_ context: RequestContext) throws -> Response {
-        try context.requireControlToken()
+        let actor = try context.requireControlToken()
         let body = try context.decodeStrictJSON(Body.self, allowedKeys: keys)
         let problems = body.settings.problems(creating: false, allowHTTP: context.settings.registryAllowHTTP).map { Problem.InvalidParam(name: $0.0, reason: $0.1) }
         guard problems.isEmpty else { throw Problem.validation(problems) }
-        return .jsonBytes(try RegionStore(db: context.database).update(id: context.parameter("region"), settings: body.settings).json)
+        let id = context.parameter("region")
+        let settings = body.settings
+        let changed: [String] = [("baseUrl", settings.baseURL != nil), ("pageSize", settings.pageSize != nil),
+                                 ("requestsPerSecond", settings.requestsPerSecond != nil), ("maxRecordsPerRun", settings.maxRecordsPerRun != nil),
+                                 ("enabled", settings.enabled != nil), ("sweepBudgetSeconds", settings.sweepBudgetSeconds != nil),
+                                 ("dryRun", settings.dryRun != nil)].filter(\.1).map(\.0)
+        return .jsonBytes(try context.audited(actor: actor, action: "region.update") { db in
+            (try RegionStore(db: db).update(id: id, settings: settings).json, target: "region:\(id)",
+             summary: "changed " + changed.joined(separator: ", "))
+        })
     }
 
     @Sendable static func remove(_ context: RequestContext) throws -> Response {
-        try context.requireControlToken()
-        try RegionStore(db: context.database).remove(id: context.parameter("region"))
+        let actor = try context.requireControlToken()
+        let id = context.parameter("region")
+        try context.audited(actor: actor, action: "region.delete") { db in
+            (try RegionStore(db: db).remove(id: id), target: "region:\(id)", summary: nil)
+        }
         return Response(status: 204)
     }
 

@@ -36,4 +36,16 @@ public struct RequestContext {
     func signupRequester() throws -> SignupRequester {
         SignupRequester(traceId: traceId, remoteAddress: request.remoteAddress, hashKey: try requireHashKey())
     }
+
+    /// Runs a change and records its audit row in the same transaction (with this request's
+    /// trace id); `target` may depend on what the change made.
+    public func audited<T>(actor: String, action: String, reason: String? = nil,
+                           _ change: (PostgresConnection) throws -> (T, target: String, summary: String?)) throws -> T {
+        try database.transaction { db in
+            let (value, target, summary) = try change(db)
+            try AuditLogStore(db: db).record(.init(actor: actor, traceId: traceId, action: action, target: target, reason: reason,
+                                                   summary: summary))
+            return value
+        }
+    }
 }
