@@ -34,7 +34,11 @@ struct Tokens: ParsableCommand {
                 }
             }
             do {
-                try ServiceTokenStore(db: try database.connect()).create(name: name, token: token, scopes: scopeList)
+                try database.connect().transaction { db in
+                    try ServiceTokenStore(db: db).create(name: name, token: token, scopes: scopeList)
+                    try AuditLogStore(db: db).record(.init(actor: operatorActor, traceId: nil, action: "token.create", target: "token:\(name)",
+                                                           summary: scopeList.map(\.rawValue).joined(separator: ",")))  // never the token
+                }
             } catch ServiceTokenStore.Failure.nameOrTokenTaken {
                 throw CLIError("a token named \(name) (or this token) already exists")
             } catch ServiceTokenStore.Failure.malformedName {
@@ -66,7 +70,10 @@ struct Tokens: ParsableCommand {
 
         func run() throws {
             do {
-                try ServiceTokenStore(db: try database.connect()).revoke(name: name)
+                try database.connect().transaction { db in
+                    try ServiceTokenStore(db: db).revoke(name: name)
+                    try AuditLogStore(db: db).record(.init(actor: operatorActor, traceId: nil, action: "token.revoke", target: "token:\(name)"))
+                }
             } catch ServiceTokenStore.Failure.notFound {
                 throw CLIError("no active token named \(name)")
             }

@@ -210,3 +210,27 @@ def test_control_api_changes_are_audited_once_with_the_token_fingerprint(env):
     refused = call("POST", "/control/v1/regions", {"id": region, "baseUrl": "http://127.0.0.1:9"})
     assert refused.status_code == 409  # refused: no row
     assert sql(env, f"SELECT count(*) FROM audit_log WHERE target = 'region:{region}'").stdout.strip() == "4"
+
+
+def test_webhook_endpoints_domains_and_tokens_are_audited_without_their_secrets(env):
+    from tenants_support import Internal, make_token
+    name, token = make_token(env, "webhooks:manage,domains:manage")
+    api = Internal(env["CONTROLPLANE_INTERNAL_URL"], token)
+    created = api.post("/internal/webhook-endpoints", {"url": "http://127.0.0.1:9/hooks", "events": ["tenant.created"]},
+                       headers={"x-trace-id": "aud-hook-1"})
+    assert created.status_code == 201, created.text
+    endpoint, secret = created.json()["id"], created.json()["secret"]
+    assert api.delete(f"/internal/webhook-endpoints/{endpoint}").status_code == 204
+    domain = f"aud-{uuid.uuid4().hex[:6]}.example"
+    assert api.post("/internal/trial/domains", {"domain": domain, "kind": "disposable"}).status_code == 201
+    assert api.delete(f"/internal/trial/domains/{domain}").status_code == 204
+    assert api.delete(f"/internal/trial/domains/{domain}").status_code == 404  # refused: no row
+    rows = sql(env, f"SELECT actor, action, trace_id, summary FROM audit_log WHERE target IN ('webhook_endpoint:{endpoint}', "
+                    f"'domain:{domain}') ORDER BY id").stdout.split("\n")[:-1]
+    assert rows[0] == f"service:{name}|webhook_endpoint.create|aud-hook-1|tenant.created"
+    assert [r.split("|")[1] for r in rows] == ["webhook_endpoint.create", "webhook_endpoint.delete", "domain.set", "domain.delete"]
+    me = "operator:" + pwd.getpwuid(os.geteuid()).pw_name
+    assert sql(env, f"SELECT actor, action, summary FROM audit_log WHERE target = 'token:{name}'").stdout.strip() == \
+        f"{me}|token.create|webhooks:manage,domains:manage"
+    everything = sql(env, "SELECT * FROM audit_log").stdout
+    assert secret not in everything and token not in everything

@@ -88,6 +88,10 @@ def test_reimage_rule_fires_once_per_node_and_not_below_the_threshold(env, regis
     assert run_sync(env, "registry-sweep", "--region", region, extra=NO_BRAKE).returncode == 0
     reimages = commands(control, region, "REIMAGE_NODE")
     assert sorted(c["target"] for c in reimages) == ["node-a", "node-b"]  # node-a reached 3; node-b not issued again
+    audited = sql(env, f"SELECT actor, action, summary FROM audit_log WHERE target = 'region:{region}' AND action = 'command.issue' "
+                       "ORDER BY id").stdout.split("\n")[:-1]
+    assert audited == ["rule:reimage-node-on-runtime-failures|command.issue|REIMAGE_NODE node-b",
+                       "rule:reimage-node-on-runtime-failures|command.issue|REIMAGE_NODE node-a"]  # once each, by the rule
     # Old failures (outside the window) do not count.
     other = control.add_region(registry.url)
     old = [payload_item(f"old-{i}", b'{"nodeId":"node-c"}', status="FAILED_RUNTIME_ENVIRONMENT", updated="2020-01-01T00:00:00Z")

@@ -94,8 +94,11 @@ public struct GovernanceRules {
     /// key). True when a command was created or a dry run recorded.
     private func issue(_ command: GovernanceCommandStore.NewCommand, for region: String, dryRun: Bool) throws -> Bool {
         guard dryRun else {
-            if case .created = try GovernanceCommandStore(db: db).issue(command) { return true }
-            return false
+            guard case .created = try GovernanceCommandStore(db: db).issue(command) else { return false }
+            try AuditLogStore(db: db).record(.init(actor: "rule:\(command.ruleId ?? "rules")", traceId: nil, action: "command.issue",
+                                                   target: "region:\(command.region)", reason: command.reason,
+                                                   summary: "\(command.kind.rawValue) \(command.target)"))
+            return true
         }
         return try RemediationSuppressionStore(db: db).record(
             region: region, rule: command.ruleId ?? "", kind: command.kind.rawValue, target: command.target,

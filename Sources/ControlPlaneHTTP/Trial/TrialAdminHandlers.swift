@@ -87,7 +87,10 @@ enum TrialAdminHandlers {
         guard case .success(let domain) = EmailAddress.normalizeDomain(Array(body.domain.utf8)) else {
             throw Problem.validation("domain", "must be a domain name")
         }
-        let stored = try EmailDomainStore(db: context.database).upsert([domain], kind: body.kind, source: "api", actor: principal.actor)
+        let stored = try context.audited(actor: principal.actor, action: "domain.set") { db in
+            (try EmailDomainStore(db: db).upsert([domain], kind: body.kind, source: "api", actor: principal.actor),
+             target: "domain:\(domain)", summary: body.kind)
+        }
         var json = JSONWriter()
         json.beginObject()
         json.key("domain"); json.string(domain)
@@ -98,8 +101,11 @@ enum TrialAdminHandlers {
     }
 
     @Sendable static func deleteDomain(_ context: RequestContext) throws -> Response {
-        try context.requireScope(.domainsManage)
-        try EmailDomainStore(db: context.database).delete(context.parameter("domain").lowercased())
+        let principal = try context.requireScope(.domainsManage)
+        let domain = context.parameter("domain").lowercased()
+        try context.audited(actor: principal.actor, action: "domain.delete") { db in
+            (try EmailDomainStore(db: db).delete(domain), target: "domain:\(domain)", summary: nil)
+        }
         return Response(status: 204)
     }
 
@@ -112,7 +118,10 @@ enum TrialAdminHandlers {
         guard body.domains.count <= 100_000 else { throw Problem.validation("domains", "at most 100000 per request") }
         let (valid, invalid) = EmailDomainStore.normalize(body.domains)
         let source = String((body.source ?? "api-import").prefix(100))
-        let changed = try EmailDomainStore(db: context.database).upsert(valid, kind: body.kind, source: source, actor: principal.actor)
+        let changed = try context.audited(actor: principal.actor, action: "domain.import") { db in
+            (try EmailDomainStore(db: db).upsert(valid, kind: body.kind, source: source, actor: principal.actor),
+             target: "domains:\(body.kind)", summary: "\(valid.count) from \(source)")
+        }
         var json = JSONWriter()
         json.beginObject()
         json.key("received"); json.int(body.domains.count)

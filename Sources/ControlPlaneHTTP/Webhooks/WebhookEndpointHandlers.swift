@@ -12,7 +12,7 @@ enum WebhookEndpointHandlers {
     }
 
     @Sendable static func create(_ context: RequestContext) throws -> Response {
-        try context.requireScope(.webhooksManage)
+        let principal = try context.requireScope(.webhooksManage)
         let body = try context.decodeStrictJSON(CreateBody.self, allowedKeys: ["url", "events"])
         var problems: [Problem.InvalidParam] = []
         if let p = urlProblem(body.url) { problems.append(.init(name: "url", reason: p)) }
@@ -31,8 +31,10 @@ enum WebhookEndpointHandlers {
                           detail: "Webhook endpoints need CONTROLPLANE_SECRETS_KEYS on this server (signing secrets are kept encrypted).")
         }
         let secret = StandardWebhooks.generateSecret()
-        let endpoint = try WebhookEndpointStore(db: context.database)
-            .create(url: body.url, events: Array(Set(body.events)).sorted(), secret: secret, keys: keys)
+        let endpoint = try context.audited(actor: principal.actor, action: "webhook_endpoint.create") { db in
+            let made = try WebhookEndpointStore(db: db).create(url: body.url, events: Array(Set(body.events)).sorted(), secret: secret, keys: keys)
+            return (made, target: "webhook_endpoint:\(made.id)", summary: made.events.joined(separator: ", "))  // never the secret
+        }
         var json = JSONWriter()
         json.beginObject()
         json.key("id"); json.string(endpoint.id)
@@ -62,8 +64,11 @@ enum WebhookEndpointHandlers {
     }
 
     @Sendable static func delete(_ context: RequestContext) throws -> Response {
-        try context.requireScope(.webhooksManage)
-        try WebhookEndpointStore(db: context.database).delete(context.parameter("id"))
+        let principal = try context.requireScope(.webhooksManage)
+        let id = context.parameter("id")
+        try context.audited(actor: principal.actor, action: "webhook_endpoint.delete") { db in
+            (try WebhookEndpointStore(db: db).delete(id), target: "webhook_endpoint:\(id)", summary: nil)
+        }
         return Response(status: 204)
     }
 
