@@ -8,6 +8,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as loaded
+from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import run_dir
 from console_support import DETAILS, login_link, operator, submitted_draft
@@ -27,6 +29,12 @@ def browser():
     session.set_page_load_timeout(20)
     yield session
     session.quit()
+
+
+def after_click(browser, element, heading):
+    """Clicks and waits for the next page (a click returns before the navigation ends)."""
+    element.click()
+    WebDriverWait(browser, 15).until(loaded.text_to_be_present_in_element((By.TAG_NAME, "h1"), heading))
 
 
 def screenshot(env, browser, name):
@@ -49,7 +57,7 @@ def test_a_reviewer_signs_in_and_approves_a_trial_in_a_browser(env, browser):
     assert f"{name} (reviewer)" in browser.find_element(By.TAG_NAME, "header").text
     screenshot(env, browser, "overview")
 
-    browser.find_element(By.LINK_TEXT, "Trials").click()
+    after_click(browser, browser.find_element(By.LINK_TEXT, "Trials"), "Trials to review")
     row = browser.find_element(By.XPATH, f"//form[@action='/console/trials/{draft}/approve']/ancestor::tr")
     # The hostile company name is shown as text: no element was injected.
     assert DETAILS["companyName"] in row.text
@@ -57,7 +65,11 @@ def test_a_reviewer_signs_in_and_approves_a_trial_in_a_browser(env, browser):
     screenshot(env, browser, "review-queue")
     form = row.find_element(By.XPATH, f".//form[@action='/console/trials/{draft}/approve']")
     form.find_element(By.NAME, "reason").send_keys("checked by phone")
-    form.find_element(By.TAG_NAME, "button").click()  # the browser sends Origin: null (no-referrer) and Sec-Fetch-Site
+    # The browser sends Origin: null (no-referrer) and Sec-Fetch-Site; back to the queue with a notice.
+    button = form.find_element(By.TAG_NAME, "button")
+    button.click()
+    WebDriverWait(browser, 15).until(loaded.staleness_of(button))
+    WebDriverWait(browser, 15).until(loaded.presence_of_element_located((By.CLASS_NAME, "notice")))
 
     assert "Approved: the tenant is being provisioned." in browser.find_element(By.CLASS_NAME, "notice").text
     assert browser.find_elements(By.XPATH, f"//form[@action='/console/trials/{draft}/approve']") == []
@@ -65,12 +77,12 @@ def test_a_reviewer_signs_in_and_approves_a_trial_in_a_browser(env, browser):
     assert sql(env, f"SELECT actor, action, reason FROM audit_log WHERE target = 'trial_draft:{draft}'").stdout.strip() == \
         f"operator:{name}|trial.approve|checked by phone"
 
-    browser.find_element(By.LINK_TEXT, "Audit").click()
+    after_click(browser, browser.find_element(By.LINK_TEXT, "Audit"), "Audit log")
     assert f"trial_draft:{draft}" in browser.find_element(By.TAG_NAME, "table").text
     screenshot(env, browser, "audit")
     assert console_errors(browser) == []
 
-    browser.find_element(By.XPATH, "//form[@action='/console/logout']//button").click()
+    after_click(browser, browser.find_element(By.XPATH, "//form[@action='/console/logout']//button"), "Sign in")
     assert "not signed in" in browser.find_element(By.TAG_NAME, "main").text
 
 
