@@ -24,13 +24,13 @@ public struct ConsoleSignIn {
     /// A new link's token for an enabled operator (`actor` asked for it).
     public func issueLink(operatorName: String, lifetimeSeconds: Int, actor: String) throws -> String {
         let token = Self.linkPrefix + Base64.encode(SecureRandom.bytes(32), url: true)
+        let seconds = min(lifetimeSeconds, Self.maxLinkSeconds)
         try db.transaction { db in
             guard let person = try OperatorStore(db: db).named(operatorName) else { throw OperatorStore.Failure.notFound }
             guard person.disabledAt == nil else { throw Failure.operatorDisabled }
-            try ConsoleLoginLinkStore(db: db).create(tokenHash: SHA256.hash(token), operatorId: person.id,
-                                                     lifetimeSeconds: min(lifetimeSeconds, Self.maxLinkSeconds))
+            try ConsoleLoginLinkStore(db: db).create(tokenHash: SHA256.hash(token), operatorId: person.id, lifetimeSeconds: seconds)
             try AuditLogStore(db: db).record(.init(actor: actor, traceId: nil, action: "console.login_link.issue",
-                                                   target: "operator:\(person.name)", summary: "valid \(min(lifetimeSeconds, Self.maxLinkSeconds)) s"))
+                                                   target: "operator:\(person.name)", summary: "valid \(seconds) s"))
         }
         return token
     }

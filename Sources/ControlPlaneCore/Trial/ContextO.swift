@@ -37,7 +37,7 @@ enum ContextO {
     }
 
     static func isGreek(_ s: Unicode.Scalar) -> Bool {
-        (0x0370...0x03FF).contains(s.value) && s.value != 0x0375 && s.value != 0x037E || (0x1F00...0x1FFF).contains(s.value)
+        ((0x0370...0x03FF).contains(s.value) && s.value != 0x0375 && s.value != 0x037E) || (0x1F00...0x1FFF).contains(s.value)
     }
     static func isHebrew(_ s: Unicode.Scalar) -> Bool { (0x0591...0x05F4).contains(s.value) || (0xFB1D...0xFB4F).contains(s.value) }
     static func isJapanese(_ s: Unicode.Scalar) -> Bool {

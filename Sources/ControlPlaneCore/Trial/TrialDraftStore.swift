@@ -123,6 +123,12 @@ public struct TrialDraftStore {
         return Page(rows: rows, limit: limit) { PageCursor($0.queuedAt, $0.id) }
     }
 
+    /// How many drafts are in `status` (the console's "waiting for you").
+    public func count(status: String) throws -> Int {
+        try db.query("SELECT count(*)::int FROM trial_drafts WHERE status = \(status)", retryOnConnectionLoss: true)
+            .decode(0, 0, as: Int.self)
+    }
+
     /// What a decision needs, with the draft locked.
     public struct DecisionRow: PostgresRowDecodable, Sendable {
         public static let columns = "status, company_name, work_email"

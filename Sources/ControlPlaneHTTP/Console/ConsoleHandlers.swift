@@ -164,7 +164,7 @@ enum ConsoleHandlers {
     @Sendable static func overview(_ context: RequestContext) throws -> Response {
         let viewer = try viewer(context)
         let db = context.database
-        let waiting = try TrialDraftStore(db: db).reviewList(status: "submitted", after: nil, limit: 1000).items.count
+        let waiting = try TrialDraftStore(db: db).count(status: "submitted")
         let outboxes: [[String: Any]] = [
             ["name": "webhooks", "pending": try WebhookOutboxStore(db: db).pendingCount()],
             ["name": "emails", "pending": try EmailOutboxStore(db: db).pendingCount()],
@@ -187,13 +187,13 @@ enum ConsoleHandlers {
             let texts: [(String, String?)] = [
                 ("companyName", draft.companyName), ("contactName", draft.contactName), ("workEmail", draft.workEmail),
                 ("country", draft.country), ("companySize", draft.companySize), ("useCase", draft.useCase),
-                ("submittedAt", draft.submittedAt),
             ]
             for (key, value) in texts { row[key] = value ?? "" }
+            row["submittedAt"] = shortTime(draft.submittedAt)
             return row
         }
         return page("trials", title: "Trials to review", viewer: viewer, data: ["drafts": drafts], active: "trials",
-                    notice: context.request.queryValue("done"))
+                    notice: context.request.queryValue("done").flatMap { notices[$0] })
     }
 
     @Sendable static func decideTrial(_ context: RequestContext) throws -> Response {
@@ -201,25 +201,31 @@ enum ConsoleHandlers {
         let form = try change(context, viewer: viewer, needs: .reviewer)
         let draft = context.parameter("draftId"), decision = context.parameter("decision")
         let reason = form["reason"].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : String($0.prefix(500)) }
-        try context.database.transaction { db in
-            let review = TrialReview(db: db, actor: viewer.actor, traceId: context.traceId)
-            switch decision {
-            case "approve": _ = try review.approve(draftId: draft, reason: reason)
-            case "reject":
-                guard let reason else { throw ConsoleRefusal(status: 422, title: "Not done", text: "A rejection needs a reason.") }
-                _ = try review.reject(draftId: draft, reason: reason)
-            default: throw ConsoleRefusal(status: 404, title: "Not found", text: "No such action.")
-            }
+        let review = TrialReview(db: context.database, actor: viewer.actor, traceId: context.traceId)  // audits the decision
+        switch decision {
+        case "approve": _ = try review.approve(draftId: draft, reason: reason)
+        case "reject":
+            guard let reason else { throw ConsoleRefusal(status: 422, title: "Not done", text: "A rejection needs a reason.") }
+            _ = try review.reject(draftId: draft, reason: reason)
+        default: throw ConsoleRefusal(status: 404, title: "Not found", text: "No such action.")
         }
-        let done = decision == "approve" ? "Approved: the tenant is being provisioned." : "Rejected."
-        return redirect("/console/trials?done=" + (done.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+        // The notice is named, not carried: a link cannot make the console say something else.
+        return redirect("/console/trials?done=\(decision)")
+    }
+
+    static let notices = ["approve": "Approved: the tenant is being provisioned.", "reject": "Rejected."]
+
+    /// `2026-12-02 00:25:22.991955+00` → `2026-12-02 00:25:22 UTC` (sessions run in UTC).
+    static func shortTime(_ text: String?) -> String {
+        guard let text, text.utf8.count >= 19 else { return text ?? "" }
+        return String(text.prefix(19)) + " UTC"
     }
 
     @Sendable static func audit(_ context: RequestContext) throws -> Response {
         let viewer = try viewer(context)
         let rows = try AuditLogStore(db: context.database).recent(limit: 200)
         let entries: [[String: String]] = rows.map { entry in
-            ["occurredAt": entry.occurredAt, "actor": entry.actor, "action": entry.action, "target": entry.target ?? "",
+            ["occurredAt": shortTime(entry.occurredAt), "actor": entry.actor, "action": entry.action, "target": entry.target ?? "",
              "reason": entry.reason ?? "", "summary": entry.summary ?? "", "traceId": entry.traceId ?? ""]
         }
         return page("audit", title: "Audit log", viewer: viewer, data: ["entries": entries], active: "audit")

@@ -87,7 +87,7 @@ enum ConsoleTemplates {
           {{#drafts}}
           <tr>
             <td>{{companyName}}</td><td>{{contactName}}</td><td>{{workEmail}}</td><td>{{country}}</td><td>{{companySize}}</td>
-            <td>{{useCase}}</td><td>{{submittedAt}}</td>
+            <td>{{useCase}}</td><td class="nowrap">{{submittedAt}}</td>
             <td>
               {{#canDecide}}
               <form method="post" action="/console/trials/{{id}}/approve">
@@ -115,7 +115,7 @@ enum ConsoleTemplates {
         <table>
           <thead><tr><th>When</th><th>Actor</th><th>Action</th><th>Target</th><th>Reason</th><th>Summary</th><th>Trace</th></tr></thead>
           <tbody>
-          {{#entries}}<tr><td>{{occurredAt}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{target}}</td><td>{{reason}}</td><td>{{summary}}</td><td>{{traceId}}</td></tr>{{/entries}}
+          {{#entries}}<tr><td class="nowrap">{{occurredAt}}</td><td class="wrap">{{actor}}</td><td class="nowrap">{{action}}</td><td class="wrap">{{target}}</td><td class="wrap">{{reason}}</td><td class="wrap">{{summary}}</td><td class="trace">{{traceId}}</td></tr>{{/entries}}
           </tbody>
         </table>
         """
@@ -136,7 +136,8 @@ enum ConsoleTemplates {
         td form { display: flex; gap: .3rem; margin: .15rem 0; } .cards { display: flex; gap: 1rem; list-style: none; padding: 0; flex-wrap: wrap; }
         .cards li { border: 1px solid #8885; border-radius: .4rem; padding: .6rem .9rem; } .notice { background: #2457c522; padding: .5rem .8rem; }
         .health-DEGRADED { color: #c33; font-weight: 700; } .health-PARTIAL { color: #b80; } .muted { color: var(--muted); }
-        pre { background: #8882; padding: .6rem; }
+        pre { background: #8882; padding: .6rem; } td.trace { min-width: 9rem; word-break: break-all; font-size: .85em; }
+        td.nowrap, button { white-space: nowrap; } td.wrap { overflow-wrap: anywhere; }
 
         """
 }
