@@ -90,7 +90,9 @@ struct Sync: ParsableCommand {
                 destinations = try WebhookDestinationPolicy(environment: environment)
                 deadlines = try Dictionary(uniqueKeysWithValues: Outbox.allCases.map { outbox in
                     let key = "CONTROLPLANE_DELIVER_" + outbox.rawValue.uppercased().replacingOccurrences(of: "-", with: "_") + "_SECONDS"
-                    return (outbox, try environment.double(key, default: 45))
+                    let seconds = try environment.double(key, default: 45)
+                    guard (1...3600).contains(seconds) else { throw ConfigurationError.invalid(key: key, expected: "seconds from 1 to 3600") }
+                    return (outbox, seconds)
                 })
             } catch { throw fail(78, "\(error)") }
             let configuration = try syncConfiguration(environment)

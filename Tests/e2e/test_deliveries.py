@@ -145,9 +145,10 @@ def test_deliver_refuses_an_unknown_outbox_and_out_of_range_workers(env):
 
 
 def test_a_deadline_that_is_not_a_number_is_a_configuration_error(env):
-    process = start_deliver(env, extra={"CONTROLPLANE_DELIVER_WEBHOOKS_SECONDS": "soon"})
-    out, err = process.communicate(timeout=60)
-    assert process.returncode == 78 and "CONTROLPLANE_DELIVER_WEBHOOKS_SECONDS" in err, err
+    for value in ("soon", "0", "-5"):
+        process = start_deliver(env, extra={"CONTROLPLANE_DELIVER_WEBHOOKS_SECONDS": value})
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 78 and "CONTROLPLANE_DELIVER_WEBHOOKS_SECONDS" in err, (value, err)
 
 
 def test_an_outbox_stops_claiming_at_its_deadline(env, api, receiver):
