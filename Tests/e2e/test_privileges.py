@@ -47,20 +47,30 @@ def actual(env):
                    AND has_column_privilege(r.role, c.oid, a.attnum, 'SELECT')),
                (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
                (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-                   AND (has_column_privilege(r.role, c.oid, a.attnum, 'INSERT') OR has_column_privilege(r.role, c.oid, a.attnum, 'UPDATE')))
+                   AND (has_column_privilege(r.role, c.oid, a.attnum, 'INSERT') OR has_column_privilege(r.role, c.oid, a.attnum, 'UPDATE'))),
+               concat_ws(' ',
+                 CASE WHEN NOT has_table_privilege(r.role, c.oid, 'INSERT') THEN
+                   'I(' || (SELECT string_agg(a.attname, ', ' ORDER BY a.attnum) FROM pg_attribute a
+                             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                               AND has_column_privilege(r.role, c.oid, a.attnum, 'INSERT')) || ')' END,
+                 CASE WHEN NOT has_table_privilege(r.role, c.oid, 'UPDATE') THEN
+                   'U(' || (SELECT string_agg(a.attname, ', ' ORDER BY a.attnum) FROM pg_attribute a
+                             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                               AND has_column_privilege(r.role, c.oid, a.attnum, 'UPDATE')) || ')' END)
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         CROSS JOIN unnest(ARRAY['controlplane_app', 'controlplane_sync', 'controlplane_readonly']) AS r(role)
         WHERE n.nspname = 'public' AND c.relkind = 'r'
         ORDER BY 1, 2"""
     rows = {}
     for line in sql(as_superuser(env), query, url_key="SUPERUSER_URL").stdout.splitlines():
-        table, role, letters, readable, total, writable = line.split("|")
+        table, role, letters, readable, total, writable, column_writes = line.split("|")
         if role == "controlplane_readonly":
             assert letters in ("", "S") and writable == "0", (table, letters, writable)
             readable_count = len(readable.split(", ")) if readable else 0
             cell = "all" if readable_count == int(total) else columns(readable or "—")
         else:
-            cell = letters or "—"
+            # Writes granted on some columns only read `I(a, b)` / `U(c)` after the table's letters.
+            cell = " ".join(part for part in (letters, column_writes) if part) or "—"
         rows.setdefault(table, {})[role] = cell
     return rows
 

@@ -33,8 +33,10 @@ public struct AuditLogStore {
 
     public struct Filter: Sendable {
         public var actor: String?, action: String?, target: String?, since: String?
-        public init(actor: String? = nil, action: String? = nil, target: String? = nil, since: String? = nil) {
-            self.actor = actor; self.action = action; self.target = target; self.since = since
+        /// Actors of one kind (`rule:`, `operator:`…).
+        public var actorPrefix: String?
+        public init(actor: String? = nil, action: String? = nil, target: String? = nil, since: String? = nil, actorPrefix: String? = nil) {
+            self.actor = actor; self.action = action; self.target = target; self.since = since; self.actorPrefix = actorPrefix
         }
     }
 
@@ -44,6 +46,7 @@ public struct AuditLogStore {
         let rows = try db.query("""
             SELECT \(columns: Row.self) FROM audit_log
             WHERE id < \(before) AND (\(filter.actor)::text IS NULL OR actor = \(filter.actor))
+              AND (\(filter.actorPrefix)::text IS NULL OR starts_with(actor, \(filter.actorPrefix)))
               AND (\(filter.action)::text IS NULL OR action = \(filter.action))
               AND (\(filter.target)::text IS NULL OR target = \(filter.target))
               AND (\(filter.since)::timestamptz IS NULL OR occurred_at >= \(filter.since)::timestamptz)

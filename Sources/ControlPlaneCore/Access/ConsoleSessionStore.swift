@@ -45,4 +45,32 @@ public struct ConsoleSessionStore {
     public func revokeAll(operatorId: Int64) throws -> Int {
         try db.query("UPDATE console_sessions SET revoked_at = now() WHERE operator_id = \(operatorId) AND revoked_at IS NULL").affectedRows
     }
+
+    /// A session as the console's access page lists it (never its token or CSRF value).
+    public struct Listed: PostgresRowDecodable, Sendable {
+        /// `list` writes its select list itself (whether a session ended depends on the lifetimes).
+        public static let columns = "s.id, o.name, s.created_at, s.last_seen_at, s.user_agent"
+        public let id: Int64, operatorName: String, createdAt: String, lastSeenAt: String, userAgent: String?, ended: Bool
+        public init(row: inout PostgresRowReader) throws {
+            id = try row.next(); operatorName = try row.next(); createdAt = try row.next(); lastSeenAt = try row.next()
+            userAgent = try row.next(); ended = try row.next()
+        }
+    }
+
+    /// The newest sessions, live ones first.
+    public func list(idleSeconds: Int, absoluteSeconds: Int, limit: Int) throws -> [Listed] {
+        try db.query("""
+            SELECT s.id, o.name, s.created_at, s.last_seen_at, s.user_agent,
+                   s.revoked_at IS NOT NULL OR s.last_seen_at <= now() - make_interval(secs => \(idleSeconds))
+                     OR s.created_at <= now() - make_interval(secs => \(absoluteSeconds)) AS ended
+            FROM console_sessions s JOIN operators o ON o.id = s.operator_id
+            ORDER BY ended, s.id DESC LIMIT \(limit)
+            """, retryOnConnectionLoss: true).decode(Listed.self)
+    }
+
+    /// The operator a session belongs to (an admin revoking another's session audits whose it was).
+    public func operatorName(session id: Int64) throws -> String? {
+        let rows = try db.query("SELECT o.name FROM console_sessions s JOIN operators o ON o.id = s.operator_id WHERE s.id = \(id)")
+        return rows.count == 1 ? try rows.decode(0, 0, as: String.self) : nil
+    }
 }

@@ -35,12 +35,13 @@ public struct ServiceTokenStore {
         }
     }
 
-    public func create(name: String, token: String, scopes: [Scope]) throws {
+    /// `createdBy` names who asked (the console's operator); nil records the database user (cpctl).
+    public func create(name: String, token: String, scopes: [Scope], createdBy: String? = nil) throws {
         do {
             try db.query("""
-                INSERT INTO service_tokens (name, token_hash, token_hint, scopes)
+                INSERT INTO service_tokens (name, token_hash, token_hint, scopes, created_by)
                 VALUES (\(name), \(ServiceToken.hash(token)), \(String(token.prefix(9))),
-                        string_to_array(\(scopes.map(\.rawValue).joined(separator: ",")), ','))
+                        string_to_array(\(scopes.map(\.rawValue).joined(separator: ",")), ','), COALESCE(\(createdBy), current_user))
                 """)
         } catch let error as PostgresError where error.kind == .uniqueViolation {
             throw Failure.nameOrTokenTaken

@@ -284,6 +284,15 @@ public struct GovernanceCommandStore {
             .decode(0, 0, as: Int.self)
     }
 
+    /// Commands that need an operator's eye: failed, or delivered and never acknowledged.
+    public func attentionCounts() throws -> (failed: Int, unacknowledged: Int) {
+        let rows = try db.query("""
+            SELECT count(*) FILTER (WHERE status = 'FAILED')::int, count(*) FILTER (WHERE status = 'UNACKNOWLEDGED')::int
+            FROM governance_commands
+            """, retryOnConnectionLoss: true)
+        return (try rows.decode(0, 0, as: Int.self), try rows.decode(0, 1, as: Int.self))
+    }
+
     public func pendingCount() throws -> Int {
         try db.query("SELECT count(*)::int FROM governance_commands WHERE status = 'PENDING'", retryOnConnectionLoss: true)
             .decode(0, 0, as: Int.self)

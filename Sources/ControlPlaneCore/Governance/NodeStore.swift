@@ -109,4 +109,10 @@ public struct NodeStore {
             """)
         return try rows.column(0, as: String.self)
     }
+
+    /// Nodes whose last heartbeat is older than the grace, across regions (the console's overview).
+    public func staleCount(graceSeconds grace: Int) throws -> Int {
+        try db.query("SELECT count(*)::int FROM nodes WHERE last_heartbeat_at < now() - make_interval(secs => \(grace))",
+                     retryOnConnectionLoss: true).decode(0, 0, as: Int.self)
+    }
 }

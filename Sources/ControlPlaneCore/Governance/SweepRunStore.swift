@@ -41,4 +41,25 @@ public struct SweepRunStore {
             """, retryOnConnectionLoss: true)
         return Dictionary(uniqueKeysWithValues: zip(try rows.column(0, as: String.self), try rows.column(1, as: Int.self)))
     }
+
+    /// A run as the console's region page lists it.
+    public struct Row: PostgresRowDecodable, Sendable {
+        public static let columns = "id, trigger, started_at, finished_at, pages, records, revisions, bytes, duration_ms, outcome, error"
+        public let id: Int64, trigger: String, startedAt: String, finishedAt: String?, pages: Int, records: Int, revisions: Int
+        public let bytes: Int64, durationMs: Int?, outcome: String?, error: String?
+        public init(row: inout PostgresRowReader) throws {
+            id = try row.next(); trigger = try row.next(); startedAt = try row.next(); finishedAt = try row.next()
+            pages = try row.next(); records = try row.next(); revisions = try row.next(); bytes = try row.next()
+            durationMs = try row.next(); outcome = try row.next(); error = try row.next()
+        }
+    }
+
+    /// A region's runs, newest first; the cursor is the run id.
+    public func list(region: String, after cursor: PageCursor?, limit: Int) throws -> Page<[Row]> {
+        let before = try cursor.map { try $0.integer(0) } ?? Int64.max
+        let rows = try db.query("""
+            SELECT \(columns: Row.self) FROM sweep_runs WHERE region_id = \(region) AND id < \(before) ORDER BY id DESC LIMIT \(limit + 1)
+            """, retryOnConnectionLoss: true).decode(Row.self)
+        return Page(rows: rows, limit: limit) { PageCursor(String($0.id)) }
+    }
 }

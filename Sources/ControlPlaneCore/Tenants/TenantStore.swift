@@ -147,4 +147,36 @@ public struct TenantStore {
         let next = rows.count > limit ? PageCursor(try rows.decode(count - 1, 0, as: String.self)) : nil
         return Page(items: rows, count: count, nextCursor: next)
     }
+
+    /// What the console lists of a tenant.
+    public struct Summary: PostgresRowDecodable, Sendable {
+        public static let columns = "id::text, slug, display_name, status, plan, connector_kind, updated_at"
+        public let id: String, slug: String, displayName: String, status: String, plan: String, connectorKind: String?
+        public let updatedAt: String
+        public init(row: inout PostgresRowReader) throws {
+            id = try row.next(); slug = try row.next(); displayName = try row.next(); status = try row.next()
+            plan = try row.next(); connectorKind = try row.next(); updatedAt = try row.next()
+        }
+    }
+
+    /// Tenants whose slug, name or contact domain contains `text` (any case), in id order; the
+    /// cursor is the last id. A console search over a table of thousands: a scan is fine.
+    public func search(_ text: String?, status: String?, after cursor: PageCursor?, limit: Int) throws -> Page<[Summary]> {
+        let after = cursor?.parts[0] ?? Self.firstId
+        guard TenantValidation.isUUID(after) else { throw PageCursor.forged }
+        let rows = try db.query("""
+            SELECT \(columns: Summary.self) FROM tenants_master
+            WHERE id > \(after)::uuid AND (\(status)::text IS NULL OR status = \(status))
+              AND (\(text)::text IS NULL OR strpos(lower(slug || ' ' || display_name || ' ' || coalesce(contact_domain, '')), lower(\(text))) > 0)
+            ORDER BY id LIMIT \(limit + 1)
+            """, retryOnConnectionLoss: true).decode(Summary.self)
+        return Page(rows: rows, limit: limit) { PageCursor($0.id) }
+    }
+
+    /// How many tenants are in each status (the console's overview).
+    public func countsByStatus() throws -> [(status: String, count: Int)] {
+        let rows = try db.query("SELECT status, count(*)::int FROM tenants_master GROUP BY status ORDER BY status",
+                                retryOnConnectionLoss: true)
+        return try zip(rows.column(0, as: String.self), rows.column(1, as: Int.self)).map { ($0, $1) }
+    }
 }

@@ -37,4 +37,22 @@ public struct WebhookDeliveryAttemptStore {
             """, retryOnConnectionLoss: true).decode(Row.self)
         return Page(rows: rows, limit: limit) { PageCursor(String($0.id)) }
     }
+
+    /// Every attempt of these messages, in order, by message id (the console's delivery log).
+    public func attempts(outboxIds: [Int64]) throws -> [Int64: [Row]] {
+        guard !outboxIds.isEmpty else { return [:] }
+        let ids = "{" + outboxIds.map(String.init).joined(separator: ",") + "}"
+        let rows = try db.query("""
+            SELECT a.outbox_id, \(columns: Row.self)
+            FROM webhook_delivery_attempts a JOIN webhook_outbox o ON o.id = a.outbox_id
+            WHERE a.outbox_id = ANY (\(ids)::bigint[]) ORDER BY a.outbox_id, a.id
+            """, retryOnConnectionLoss: true).decode(Keyed.self)
+        return Dictionary(grouping: rows, by: \.outboxId).mapValues { $0.map(\.row) }
+    }
+
+    struct Keyed: PostgresRowDecodable {
+        static let columns = ""
+        let outboxId: Int64, row: Row
+        init(row reader: inout PostgresRowReader) throws { outboxId = try reader.next(); row = try Row(row: &reader) }
+    }
 }

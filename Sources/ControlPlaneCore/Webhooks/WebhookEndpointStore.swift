@@ -84,4 +84,23 @@ public struct WebhookEndpointStore {
     public func disable(_ id: String) throws {
         try db.query("UPDATE webhook_endpoints SET disabled_at = now() WHERE id = \(id)::uuid")
     }
+
+    /// One endpoint not deleted.
+    public func get(_ id: String) throws -> Row {
+        guard TenantValidation.isUUID(id),
+              let row = try db.query("SELECT \(columns: Row.self) FROM webhook_endpoints WHERE id = \(id)::uuid AND deleted_at IS NULL",
+                                     retryOnConnectionLoss: true).first(Row.self) else { throw Failure.notFound }
+        return row
+    }
+
+    /// An operator stops or resumes deliveries (a 410 stops them too); disabled endpoints get
+    /// no new messages, and their pending ones die at the next attempt.
+    public func setEnabled(_ id: String, _ enabled: Bool) throws -> Row {
+        guard TenantValidation.isUUID(id),
+              let row = try db.query("""
+                UPDATE webhook_endpoints SET disabled_at = CASE WHEN \(enabled) THEN NULL ELSE COALESCE(disabled_at, now()) END
+                WHERE id = \(id)::uuid AND deleted_at IS NULL RETURNING \(columns: Row.self)
+                """).first(Row.self) else { throw Failure.notFound }
+        return row
+    }
 }

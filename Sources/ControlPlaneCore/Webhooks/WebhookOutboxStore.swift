@@ -102,4 +102,52 @@ public struct WebhookOutboxStore {
         try db.query("SELECT count(*)::int FROM webhook_outbox WHERE status = 'pending'", retryOnConnectionLoss: true)
             .decode(0, 0, as: Int.self)
     }
+
+    public static let statuses = ["pending", "delivered", "dead"]
+
+    /// A message as the console shows it (never its payload: that is the receiver's business).
+    public struct Message: PostgresRowDecodable, Sendable {
+        public static let columns = """
+            id, message_id, endpoint_id::text, event_type, status, attempts, next_attempt_at, last_error, created_at, delivered_at
+            """
+        public let id: Int64, messageId: String, endpointId: String, eventType: String, status: String, attempts: Int
+        public let nextAttemptAt: String, lastError: String?, createdAt: String, deliveredAt: String?
+        public init(row: inout PostgresRowReader) throws {
+            id = try row.next(); messageId = try row.next(); endpointId = try row.next(); eventType = try row.next()
+            status = try row.next(); attempts = try row.next(); nextAttemptAt = try row.next(); lastError = try row.next()
+            createdAt = try row.next(); deliveredAt = try row.next()
+        }
+    }
+
+    /// Messages newest first, of one endpoint or about one tenant (the tenant is `data.id` in the
+    /// payload: a scan, bounded by the limit, for the console's tenant page); the cursor is the id.
+    public func messages(endpointId: String? = nil, tenantId: String? = nil, status: String? = nil,
+                         after cursor: PageCursor?, limit: Int) throws -> Page<[Message]> {
+        let before = try cursor.map { try $0.integer(0) } ?? Int64.max
+        let rows = try db.query("""
+            SELECT \(columns: Message.self) FROM webhook_outbox
+            WHERE id < \(before) AND (\(endpointId)::uuid IS NULL OR endpoint_id = \(endpointId)::uuid)
+              AND (\(status)::text IS NULL OR status = \(status))
+              AND (\(tenantId)::text IS NULL OR payload::jsonb #>> '{data,id}' = \(tenantId))
+            ORDER BY id DESC LIMIT \(limit + 1)
+            """, retryOnConnectionLoss: true).decode(Message.self)
+        return Page(rows: rows, limit: limit) { PageCursor(String($0.id)) }
+    }
+
+    public func message(_ id: Int64) throws -> Message? {
+        try db.query("SELECT \(columns: Message.self) FROM webhook_outbox WHERE id = \(id)", retryOnConnectionLoss: true).first(Message.self)
+    }
+
+    /// A dead message goes back to the queue, due now, with the same `webhook-id` (receivers
+    /// deduplicate on it) and its attempt count kept; false when it is not dead.
+    public func requeueDead(_ id: Int64) throws -> Bool {
+        try db.query("""
+            UPDATE webhook_outbox SET status = 'pending', next_attempt_at = now() WHERE id = \(id) AND status = 'dead'
+            """).affectedRows == 1
+    }
+
+    public func deadCount() throws -> Int {
+        try db.query("SELECT count(*)::int FROM webhook_outbox WHERE status = 'dead'", retryOnConnectionLoss: true)
+            .decode(0, 0, as: Int.self)
+    }
 }

@@ -93,8 +93,13 @@ enum ConsoleHandlers {
     ]
 
     static func page(_ template: String, title: String, viewer: Viewer?, data: [String: Any], status: Int = 200,
-                     active: String? = nil, notice: String? = nil) -> Response {
-        let body = ConsoleTemplates.library.render(data, withTemplate: template) ?? ""
+                     active: String? = nil, notice: String? = nil, refreshSeconds: Int? = nil) -> Response {
+        // An absent optional (a last page's `next`) is left out, so a section on it stays closed.
+        let present = data.filter { _, value in
+            let mirror = Mirror(reflecting: value)
+            return mirror.displayStyle != .optional || !mirror.children.isEmpty
+        }
+        let body = ConsoleTemplates.library.render(present, withTemplate: template) ?? ""
         var layout: [String: Any] = ["title": title, "body": body]
         if let viewer {
             var person: [String: Any] = ["name": viewer.person.name, "role": viewer.person.roleName, "csrf": viewer.csrf]
@@ -102,10 +107,37 @@ enum ConsoleHandlers {
             layout["operator"] = person
         }
         if let notice { layout["notice"] = notice }
+        if let refreshSeconds { layout["refresh"] = refreshSeconds }  // a meta refresh: no script, works with JavaScript off
         let html = ConsoleTemplates.library.render(layout, withTemplate: "layout") ?? ""
         var headers = HTTPHeaders(securityHeaders)
         headers.add("content-type", "text/html; charset=utf-8")
         return Response(status: status, headers: headers, body: Array(html.utf8))
+    }
+
+    /// The link to a list's next page, keeping its filters (nil on the last page).
+    static func nextPage(_ path: String, filters: [(String, String?)], cursor: PageCursor?) -> String? {
+        guard let cursor else { return nil }
+        let query = filters.compactMap { name, value in value.map { "\(name)=\(URLEncoding.component($0))" } } + ["cursor=\(cursor.encoded)"]
+        return path + "?" + query.joined(separator: "&")
+    }
+
+    /// A form's reason, trimmed (nil when blank), at most 500 characters.
+    static func reason(_ form: [String: String]) -> String? {
+        form["reason"].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : String($0.prefix(500)) }
+    }
+
+    /// A reason the change cannot go without (422 page otherwise).
+    static func requiredReason(_ form: [String: String], for what: String) throws -> String {
+        guard let reason = reason(form) else { throw ConsoleRefusal(status: 422, title: "Not done", text: "\(what) needs a reason.") }
+        return reason
+    }
+
+    /// High-impact changes take a second step: the first post answers this page, which says what
+    /// will happen and posts the same fields again with `confirm=yes` (no script needed).
+    static func confirmation(_ form: [String: String], action: String, back: String, title: String, text: String, viewer: Viewer) -> Response {
+        let fields = form.filter { $0.key != "csrf" && $0.key != "confirm" }.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value] }
+        return page("confirm", title: title, viewer: viewer,
+                    data: ["text": text, "action": action, "fields": fields, "csrf": viewer.csrf, "back": back])
     }
 
     static func redirect(_ location: String, cookie: String? = nil) -> Response {
@@ -166,16 +198,30 @@ enum ConsoleHandlers {
         let db = context.database
         let waiting = try TrialDraftStore(db: db).count(status: "submitted")
         let outboxes: [[String: Any]] = [
-            ["name": "webhooks", "pending": try WebhookOutboxStore(db: db).pendingCount()],
-            ["name": "emails", "pending": try EmailOutboxStore(db: db).pendingCount()],
-            ["name": "governance commands", "pending": try GovernanceCommandStore(db: db).pendingCount()],
-            ["name": "admin jobs", "pending": try AdminJobStore(db: db).pendingCount()],
+            ["name": "webhooks", "pending": try WebhookOutboxStore(db: db).pendingCount(), "dead": try WebhookOutboxStore(db: db).deadCount(),
+             "link": "/console/webhooks"],
+            ["name": "emails", "pending": try EmailOutboxStore(db: db).pendingCount(), "dead": "—"],
+            ["name": "governance commands", "pending": try GovernanceCommandStore(db: db).pendingCount(), "dead": "—", "link": "/console/commands"],
+            ["name": "admin jobs", "pending": try AdminJobStore(db: db).pendingCount(), "dead": "—", "link": "/console/admin-jobs"],
         ]
         let regions: [[String: Any]] = try RegionStore(db: db).freshness().map {
             ["id": $0.id, "health": $0.health, "behind": $0.secondsBehind < 0 ? "never" : String($0.secondsBehind)]
         }
-        return page("overview", title: "Overview", viewer: viewer,
-                    data: ["trialsWaiting": waiting, "outboxes": outboxes, "regions": regions], active: "overview")
+        let tenants = try TenantStore(db: db).countsByStatus()
+        let commands = try GovernanceCommandStore(db: db).attentionCounts()
+        var data: [String: Any] = [
+            "trialsWaiting": waiting, "outboxes": outboxes, "regions": regions,
+            "tenants": tenants.map { ["status": $0.status, "count": $0.count, "failed": $0.status == TenantStatus.provisioningFailed.rawValue] },
+            "failedCommands": commands.failed, "unacknowledgedCommands": commands.unacknowledged,
+            "staleNodes": try NodeStore(db: db).staleCount(graceSeconds: context.settings.nodeStaleSeconds),
+            "reconnects": context.metrics.databaseReconnects.load(ordering: .relaxed),
+        ]
+        if let stats = context.metrics.serverStats {
+            let busy = stats.inFlightCount
+            data["workers"] = ["threads": stats.threadCount, "busy": busy, "idle": max(0, stats.threadCount - busy),
+                               "slow": stats.slowRequestCount]
+        }
+        return page("overview", title: "Overview", viewer: viewer, data: data, active: "overview", refreshSeconds: 30)
     }
 
     @Sendable static func trials(_ context: RequestContext) throws -> Response {
@@ -221,14 +267,26 @@ enum ConsoleHandlers {
         return String(text.prefix(19)) + " UTC"
     }
 
+    /// The audit log, newest first, searchable by actor, action, target and time.
     @Sendable static func audit(_ context: RequestContext) throws -> Response {
         let viewer = try viewer(context)
-        let rows = try AuditLogStore(db: context.database).recent(limit: 200)
-        let entries: [[String: String]] = rows.map { entry in
-            ["occurredAt": shortTime(entry.occurredAt), "actor": entry.actor, "action": entry.action, "target": entry.target ?? "",
-             "reason": entry.reason ?? "", "summary": entry.summary ?? "", "traceId": entry.traceId ?? ""]
-        }
-        return page("audit", title: "Audit log", viewer: viewer, data: ["entries": entries], active: "audit")
+        var query = context.query
+        let filter = AuditLogStore.Filter(actor: query.string("actor"), action: query.string("action"),
+                                          target: query.string("target", maxBytes: 300), since: query.timestamp("since"))
+        let cursor = query.cursor(parts: 1)
+        try query.finish()
+        let page = try AuditLogStore(db: context.database).list(filter, after: cursor, limit: 100)
+        let filters: [(String, String?)] = [("actor", filter.actor), ("action", filter.action), ("target", filter.target), ("since", filter.since)]
+        return self.page("audit", title: "Audit log", viewer: viewer, data: [
+            "entries": page.items.map(auditEntry), "actor": filter.actor ?? "", "action": filter.action ?? "",
+            "target": filter.target ?? "", "since": filter.since ?? "",
+            "next": nextPage("/console/audit", filters: filters, cursor: page.nextCursor) as Any,
+        ], active: "audit")
+    }
+
+    static func auditEntry(_ entry: AuditLogStore.Row) -> [String: String] {
+        ["occurredAt": shortTime(entry.occurredAt), "actor": entry.actor, "action": entry.action, "target": entry.target ?? "",
+         "reason": entry.reason ?? "", "summary": entry.summary ?? "", "traceId": entry.traceId ?? ""]
     }
 
     @Sendable static func stylesheet(_ context: RequestContext) throws -> Response {

@@ -6,8 +6,12 @@ import Mustache
 enum ConsoleTemplates {
     static let library: MustacheLibrary = {
         var library = MustacheLibrary()
-        for (name, text) in [("layout", layout), ("signin", signin), ("overview", overview), ("trials", trials), ("audit", audit),
-                             ("message", message)] {
+        let pages = [("layout", layout), ("signin", signin), ("message", message), ("confirm", confirm), ("pager", pager),
+                     ("overview", overview), ("trials", trials), ("audit", audit), ("tenants", tenants), ("tenant", tenant),
+                     ("webhooks", webhooks), ("webhook", webhook), ("messages", messages), ("regions", regions), ("region", region),
+                     ("commandTable", commandTable), ("commands", commands), ("adminjobs", adminJobs), ("adminJobTable", adminJobTable),
+                     ("nodes", nodes), ("jobs", jobs), ("job", job), ("rules", rules), ("auditTable", auditTable), ("access", access)]
+        for (name, text) in pages {
             // A template that does not compile is a programming error caught by every test run.
             try! library.register(text, named: name)
         }
@@ -20,6 +24,7 @@ enum ConsoleTemplates {
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
+        {{#refresh}}<meta http-equiv="refresh" content="{{refresh}}">{{/refresh}}
         <title>{{title}} · controlplane console</title>
         <link rel="stylesheet" href="/console/assets/console.css">
         <link rel="icon" href="/console/assets/favicon.svg" type="image/svg+xml">
@@ -31,6 +36,14 @@ enum ConsoleTemplates {
           <nav>
             <a href="/console/"{{#overviewActive}} aria-current="page"{{/overviewActive}}>Overview</a>
             <a href="/console/trials"{{#trialsActive}} aria-current="page"{{/trialsActive}}>Trials</a>
+            <a href="/console/tenants"{{#tenantsActive}} aria-current="page"{{/tenantsActive}}>Tenants</a>
+            <a href="/console/webhooks"{{#webhooksActive}} aria-current="page"{{/webhooksActive}}>Webhooks</a>
+            <a href="/console/regions"{{#regionsActive}} aria-current="page"{{/regionsActive}}>Regions</a>
+            <a href="/console/nodes"{{#nodesActive}} aria-current="page"{{/nodesActive}}>Nodes</a>
+            <a href="/console/jobs"{{#jobsActive}} aria-current="page"{{/jobsActive}}>Jobs</a>
+            <a href="/console/commands"{{#commandsActive}} aria-current="page"{{/commandsActive}}>Commands</a>
+            <a href="/console/rules"{{#rulesActive}} aria-current="page"{{/rulesActive}}>Rules</a>
+            <a href="/console/access"{{#accessActive}} aria-current="page"{{/accessActive}}>Access</a>
             <a href="/console/audit"{{#auditActive}} aria-current="page"{{/auditActive}}>Audit</a>
           </nav>
           <form class="signout" method="post" action="/console/logout">
@@ -59,23 +72,63 @@ enum ConsoleTemplates {
         <pre>cpctl console login-link --operator YOUR-NAME</pre>
         """
 
+    static let confirm = """
+        <p class="warning">{{text}}</p>
+        <form method="post" action="{{action}}">
+          <input type="hidden" name="csrf" value="{{csrf}}">
+          {{#fields}}<input type="hidden" name="{{name}}" value="{{value}}">{{/fields}}
+          <input type="hidden" name="confirm" value="yes">
+          <dl class="facts">{{#fields}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/fields}}</dl>
+          <button type="submit" class="danger">Yes, do it</button> <a href="{{back}}">Cancel</a>
+        </form>
+        """
+
+    static let pager = """
+        {{#next}}<p class="pager"><a href="{{next}}" rel="next">Next page →</a></p>{{/next}}
+        """
+
     static let overview = """
+        <p class="muted">Refreshes every 30 seconds.</p>
         <section>
           <h2>Waiting for you</h2>
           <ul class="cards">
             <li><a href="/console/trials"><strong>{{trialsWaiting}}</strong> trials to review</a></li>
-            {{#outboxes}}<li><strong>{{pending}}</strong> {{name}} pending</li>{{/outboxes}}
+            <li><a href="/console/commands?status=FAILED"><strong>{{failedCommands}}</strong> failed commands</a></li>
+            <li><a href="/console/commands?status=UNACKNOWLEDGED"><strong>{{unacknowledgedCommands}}</strong> unacknowledged commands</a></li>
+            <li><a href="/console/nodes?readiness=STALE"><strong>{{staleNodes}}</strong> stale nodes</a></li>
+            {{#tenants}}{{#failed}}<li><a href="/console/tenants?status=provisioning_failed"><strong>{{count}}</strong> tenants failed provisioning</a></li>{{/failed}}{{/tenants}}
           </ul>
+        </section>
+        <section>
+          <h2>Outboxes</h2>
+          <table>
+            <thead><tr><th>Outbox</th><th>Pending</th><th>Dead</th></tr></thead>
+            <tbody>{{#outboxes}}<tr><td>{{#link}}<a href="{{link}}">{{name}}</a>{{/link}}{{^link}}{{name}}{{/link}}</td><td>{{pending}}</td><td>{{dead}}</td></tr>{{/outboxes}}</tbody>
+          </table>
         </section>
         <section>
           <h2>Regions</h2>
           <table>
             <thead><tr><th>Region</th><th>Health</th><th>Seconds since the last good sweep</th></tr></thead>
             <tbody>
-            {{#regions}}<tr><td>{{id}}</td><td class="health-{{health}}">{{health}}</td><td>{{behind}}</td></tr>{{/regions}}
+            {{#regions}}<tr><td><a href="/console/regions/{{id}}">{{id}}</a></td><td class="health-{{health}}">{{health}}</td><td>{{behind}}</td></tr>{{/regions}}
             {{^regions}}<tr><td colspan="3">No regions.</td></tr>{{/regions}}
             </tbody>
           </table>
+        </section>
+        <section class="split">
+          <div>
+          <h2>Tenants by status</h2>
+          <table><tbody>{{#tenants}}<tr><td><a href="/console/tenants?status={{status}}">{{status}}</a></td><td>{{count}}</td></tr>{{/tenants}}
+          {{^tenants}}<tr><td>No tenants.</td></tr>{{/tenants}}</tbody></table>
+          </div>
+          <div>
+          <h2>This backend</h2>
+          <table><tbody>
+          {{#workers}}<tr><td>Workers</td><td>{{busy}} busy, {{idle}} idle of {{threads}}</td></tr><tr><td>Slow requests</td><td>{{slow}}</td></tr>{{/workers}}
+          <tr><td>Database reconnects</td><td>{{reconnects}}</td></tr>
+          </tbody></table>
+          </div>
         </section>
         """
 
@@ -111,11 +164,23 @@ enum ConsoleTemplates {
         """
 
     static let audit = """
-        <p>Every change, from every surface, newest first (the last 200).</p>
+        <form class="filters" method="get" action="/console/audit">
+          <input name="actor" value="{{actor}}" placeholder="actor (operator:jane)" aria-label="Actor">
+          <input name="action" value="{{action}}" placeholder="action (tenant.suspend)" aria-label="Action">
+          <input name="target" value="{{target}}" placeholder="target (tenant:…)" aria-label="Target">
+          <input name="since" value="{{since}}" placeholder="since (RFC 3339)" aria-label="Since">
+          <button type="submit">Search</button>
+        </form>
+        {{>auditTable}}
+        {{>pager}}
+        """
+
+    static let auditTable = """
         <table>
           <thead><tr><th>When</th><th>Actor</th><th>Action</th><th>Target</th><th>Reason</th><th>Summary</th><th>Trace</th></tr></thead>
           <tbody>
           {{#entries}}<tr><td class="nowrap">{{occurredAt}}</td><td class="wrap">{{actor}}</td><td class="nowrap">{{action}}</td><td class="wrap">{{target}}</td><td class="wrap">{{reason}}</td><td class="wrap">{{summary}}</td><td class="trace">{{traceId}}</td></tr>{{/entries}}
+          {{^entries}}<tr><td colspan="7">Nothing recorded.</td></tr>{{/entries}}
           </tbody>
         </table>
         """
@@ -138,6 +203,13 @@ enum ConsoleTemplates {
         .health-DEGRADED { color: #c33; font-weight: 700; } .health-PARTIAL { color: #b80; } .muted { color: var(--muted); }
         pre { background: #8882; padding: .6rem; } td.trace { min-width: 9rem; word-break: break-all; font-size: .85em; }
         td.nowrap, button { white-space: nowrap; } td.wrap { overflow-wrap: anywhere; }
+        .filters { display: flex; gap: .4rem; flex-wrap: wrap; margin-bottom: .8rem; } .pager { margin-top: .8rem; }
+        .facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; } .facts dt { color: var(--muted); }
+        .split { display: grid; grid-template-columns: 1fr 1fr; gap: 2rem; } .warning { background: #c331; padding: .5rem .8rem; }
+        button.danger { background: #c33; color: #fff; border: 0; padding: .3rem .8rem; border-radius: .2rem; }
+        pre.payload { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 24rem; overflow: auto; }
+        .actions form { display: inline-flex; gap: .3rem; margin: .2rem .6rem .2rem 0; } ol.attempts { margin: 0; padding-left: 1.2rem; }
+        .status-dead, .status-FAILED, .status-UNACKNOWLEDGED, .status-STALE, .status-provisioning_failed { color: #c33; font-weight: 700; }
 
         """
 }

@@ -23,49 +23,16 @@ enum CommandHandlers {
     @Sendable static func create(_ context: RequestContext) throws -> Response {
         let actor = try context.requireControlToken()
         let body = try context.decodeStrictJSON(CreateBody.self, allowedKeys: ["region", "kind", "target", "params", "reason", "idempotencyKey"])
-        var problems: [Problem.InvalidParam] = []
-        let kind = CommandKind(rawValue: body.kind)
-        if kind == nil { problems.append(.init(name: "kind", reason: "must be QUEUE_CAPACITY, REIMAGE_NODE or PARTNER_ROUTING")) }
-        if !(1...200).contains(body.target.utf8.count) { problems.append(.init(name: "target", reason: "must be 1 to 200 bytes")) }
-        if body.reason.trimmingCharacters(in: .whitespaces).isEmpty || body.reason.count > 500 {
-            problems.append(.init(name: "reason", reason: "is required (at most 500 characters)"))
-        }
         let key = body.idempotencyKey ?? context.request.headers["idempotency-key"] ?? "cmd_" + Base64.encode(SecureRandom.bytes(16), url: true)
-        if !(1...200).contains(key.utf8.count) { problems.append(.init(name: "idempotencyKey", reason: "must be 1 to 200 bytes")) }
-        var params = JSONWriter()
-        params.beginObject()
-        switch kind {
-        case .queueCapacity:
-            if let capacity = body.params?.capacity, (0...100_000).contains(capacity) {
-                params.key("capacity"); params.int(capacity)
-            } else {
-                problems.append(.init(name: "params.capacity", reason: "must be an integer from 0 to 100000"))
-            }
-            if body.params?.routeTo != nil { problems.append(.init(name: "params.routeTo", reason: "does not apply to QUEUE_CAPACITY")) }
-        case .partnerRouting:
-            if let route = body.params?.routeTo, RegionStore.idProblem(route) == nil {
-                params.key("routeTo"); params.string(route)
-            } else {
-                problems.append(.init(name: "params.routeTo", reason: "must be a region id"))
-            }
-            if body.params?.capacity != nil { problems.append(.init(name: "params.capacity", reason: "does not apply to PARTNER_ROUTING")) }
-        case .reimageNode:
-            if body.params?.capacity != nil || body.params?.routeTo != nil {
-                problems.append(.init(name: "params", reason: "REIMAGE_NODE takes no parameters"))
-            }
-        case nil: break
-        }
-        params.endObject()
-        guard problems.isEmpty, let kind else { throw Problem.validation(problems) }
+        let command = try CommandRequest(region: body.region, kind: body.kind, target: body.target, capacity: body.params?.capacity,
+                                         routeTo: body.params?.routeTo, reason: body.reason).validated(actor: actor, idempotencyKey: key)
         let store = GovernanceCommandStore(db: context.database)
         let outcome = try context.database.transaction { db in
-            let outcome = try store.issue(.init(region: body.region, kind: kind, target: body.target,
-                                                paramsJSON: String(decoding: params.bytes, as: UTF8.self),
-                                                actor: actor, reason: body.reason, idempotencyKey: key))
+            let outcome = try store.issue(command)
             if case .created = outcome {  // a replay under the same key changes nothing
                 try AuditLogStore(db: db).record(.init(actor: actor, traceId: context.traceId, action: "command.issue",
                                                        target: "region:\(body.region)", reason: body.reason,
-                                                       summary: "\(kind.rawValue) \(body.target)"))
+                                                       summary: "\(command.kind.rawValue) \(body.target)"))
             }
             return outcome
         }

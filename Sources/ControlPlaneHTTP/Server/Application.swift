@@ -169,6 +169,33 @@ public enum Routes {
         router.add("POST", "/console/trials/{draftId}/{decision}", operationId: "consoleDecideTrial",
                    ConsoleHandlers.guarded(ConsoleHandlers.decideTrial))
         router.add("GET", "/console/audit", operationId: "consoleAudit", ConsoleHandlers.guarded(ConsoleHandlers.audit))
+        router.add("GET", "/console/tenants", operationId: "consoleTenants", ConsoleHandlers.guarded(ConsoleTenantPages.list))
+        router.add("GET", "/console/tenants/{id}", operationId: "consoleTenant", ConsoleHandlers.guarded(ConsoleTenantPages.detail))
+        router.add("POST", "/console/tenants/{id}/{action}", operationId: "consoleTenantAction", ConsoleHandlers.guarded(ConsoleTenantPages.act))
+        router.add("GET", "/console/webhooks", operationId: "consoleWebhookEndpoints", ConsoleHandlers.guarded(ConsoleWebhookPages.endpoints))
+        router.add("GET", "/console/webhooks/{id}", operationId: "consoleWebhookEndpoint", ConsoleHandlers.guarded(ConsoleWebhookPages.endpoint))
+        router.add("POST", "/console/webhooks/{id}/{verb}", operationId: "consoleWebhookEndpointSetEnabled",
+                   ConsoleHandlers.guarded(ConsoleWebhookPages.setEnabled))
+        router.add("POST", "/console/webhooks/{id}/messages/{message}/resend", operationId: "consoleWebhookMessageResend",
+                   ConsoleHandlers.guarded(ConsoleWebhookPages.resend))
+        router.add("GET", "/console/regions", operationId: "consoleRegions", ConsoleHandlers.guarded(ConsoleGovernancePages.regions))
+        router.add("GET", "/console/regions/{region}", operationId: "consoleRegion", ConsoleHandlers.guarded(ConsoleGovernancePages.region))
+        router.add("POST", "/console/regions/{region}/sync", operationId: "consoleRegionSyncNow", ConsoleHandlers.guarded(ConsoleGovernancePages.syncNow))
+        router.add("GET", "/console/nodes", operationId: "consoleNodes", ConsoleHandlers.guarded(ConsoleGovernancePages.nodes))
+        router.add("GET", "/console/jobs", operationId: "consoleJobs", ConsoleHandlers.guarded(ConsoleGovernancePages.jobs))
+        router.add("GET", "/console/jobs/{region}/{jobId}", operationId: "consoleJob", ConsoleHandlers.guarded(ConsoleGovernancePages.job))
+        router.add("GET", "/console/jobs/{region}/{jobId}/payload", operationId: "consoleJobPayload",
+                   ConsoleHandlers.guarded(ConsoleGovernancePages.payload))
+        router.add("GET", "/console/commands", operationId: "consoleCommands", ConsoleHandlers.guarded(ConsoleGovernancePages.commands))
+        router.add("POST", "/console/commands", operationId: "consoleIssueCommand", ConsoleHandlers.guarded(ConsoleGovernancePages.issueCommand))
+        router.add("GET", "/console/admin-jobs", operationId: "consoleAdminJobs", ConsoleHandlers.guarded(ConsoleGovernancePages.adminJobs))
+        router.add("GET", "/console/rules", operationId: "consoleRules", ConsoleHandlers.guarded(ConsoleGovernancePages.rules))
+        router.add("GET", "/console/access", operationId: "consoleAccess", ConsoleHandlers.guarded(ConsoleAccessPages.access))
+        router.add("POST", "/console/access/tokens", operationId: "consoleCreateToken", ConsoleHandlers.guarded(ConsoleAccessPages.createToken))
+        router.add("POST", "/console/access/tokens/{name}/revoke", operationId: "consoleRevokeToken",
+                   ConsoleHandlers.guarded(ConsoleAccessPages.revokeToken))
+        router.add("POST", "/console/access/sessions/{id}/revoke", operationId: "consoleRevokeSession",
+                   ConsoleHandlers.guarded(ConsoleAccessPages.revokeSession))
         router.add("GET", "/console/assets/console.css", operationId: "consoleStylesheet", ConsoleHandlers.stylesheet)
         router.add("GET", "/console/assets/favicon.svg", operationId: "consoleFavicon", ConsoleHandlers.favicon)
 

@@ -33,9 +33,9 @@ public struct BotCheck: Sendable {
         guard let token = context.request.headers["x-bot-token"], (1...4096).contains(token.utf8.count) else {
             throw Problem(403, type: .botCheckFailed, detail: "This step needs a bot-check token (X-Bot-Token).")
         }
-        var form = "secret=" + Self.formEncode(secret) + "&response=" + Self.formEncode(token)
+        var form = "secret=" + URLEncoding.component(secret) + "&response=" + URLEncoding.component(token)
         let address = context.request.remoteAddress
-        if !address.isEmpty { form += "&remoteip=" + Self.formEncode(address) }
+        if !address.isEmpty { form += "&remoteip=" + URLEncoding.component(address) }
         let answer = HTTPTransfer.send(method: "POST", url: verifyURL,
                                        headers: [("content-type", "application/x-www-form-urlencoded"), ("accept", "application/json")],
                                        body: Array(form.utf8), timeoutSeconds: timeoutSeconds, maxResponseBytes: 16 * 1024)
@@ -57,11 +57,5 @@ public struct BotCheck: Sendable {
             default: return nil
             }
         } ?? nil
-    }
-
-    static func formEncode(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
     }
 }
