@@ -3,16 +3,18 @@ against the test stack. Screenshots of each page land in .run/test/outputs/scree
 artifacts, never committed)."""
 import os
 import shutil
+import time
 
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as loaded
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from conftest import run_dir
 from console_support import DETAILS, login_link, operator, submitted_draft
+from governance_support import control, payload_item, registry, run_sync  # noqa: F401 (fixtures)
 from sql_support import sql
 
 
@@ -93,4 +95,53 @@ def test_a_viewer_sees_the_queue_without_the_means_to_decide(env, browser):
     row = browser.find_element(By.XPATH, f"//tr[td[contains(., 'Jane & Co')]][last()]")
     assert "reviewers decide" in row.text
     assert browser.find_elements(By.XPATH, f"//form[@action='/console/trials/{draft}/approve']") == []
+    assert console_errors(browser) == []
+
+
+def test_an_operator_sees_a_swept_region_and_issues_a_confirmed_command_in_a_browser(env, browser, registry, control):  # noqa: F811
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    registry.control("nodes", {"items": [{"nodeId": "node-a", "containerVersion": "2.1.0", "readiness": "READY", "lastHeartbeatAt": now}]})
+    registry.add_items([payload_item("job-browser", b'{"steps": [1, 2],  "ok": true}')])
+    region = control.add_region(registry.url)
+    assert run_sync(env, "registry-sweep", "--region", region).returncode == 0
+    name = operator(env, "operator")
+    browser.get(login_link(env, name))
+    after_click(browser, browser.find_element(By.LINK_TEXT, "Regions"), "Regions")
+    after_click(browser, browser.find_element(By.LINK_TEXT, region), f"Region {region}")
+    assert "OK" in browser.find_element(By.XPATH, "//h2[.='Sweep runs']/following-sibling::table[1]").text
+    screenshot(env, browser, "region")
+    after_click(browser, browser.find_element(By.LINK_TEXT, "Jobs"), "Jobs")
+    after_click(browser, browser.find_element(By.LINK_TEXT, "job-browser"), "Job job-browser")
+    assert browser.find_element(By.CSS_SELECTOR, "pre.payload").text == '{"steps": [1, 2],  "ok": true}'  # as stored
+    screenshot(env, browser, "job")
+
+    browser.get(env["CONTROLPLANE_CONSOLE_URL"] + f"regions/{region}")
+    form = browser.find_element(By.CSS_SELECTOR, "form.command")
+    Select(form.find_element(By.NAME, "kind")).select_by_value("REIMAGE_NODE")
+    form.find_element(By.NAME, "target").send_keys("node-a")
+    form.find_element(By.NAME, "reason").send_keys("kernel panic twice")
+    after_click(browser, form.find_element(By.TAG_NAME, "button"), "Issue REIMAGE_NODE?")
+    assert sql(env, f"SELECT count(*) FROM governance_commands WHERE region_id = '{region}'").stdout.strip() == "0"  # not yet
+    screenshot(env, browser, "confirm-command")
+    button = browser.find_element(By.CSS_SELECTOR, "button.danger")
+    button.click()
+    WebDriverWait(browser, 15).until(loaded.staleness_of(button))
+    WebDriverWait(browser, 15).until(loaded.presence_of_element_located((By.CLASS_NAME, "notice")))
+    assert "Command issued" in browser.find_element(By.CLASS_NAME, "notice").text
+    assert sql(env, f"SELECT kind, target, actor, reason FROM governance_commands WHERE region_id = '{region}'").stdout.strip() == \
+        f"REIMAGE_NODE|node-a|operator:{name}|kernel panic twice"
+    assert "REIMAGE_NODE" in browser.find_element(By.XPATH, "//h2[.='Recent commands']/following-sibling::table[1]").text
+    assert console_errors(browser) == []
+
+
+def test_every_page_in_the_nav_opens_without_browser_errors(env, browser):
+    browser.get(login_link(env, operator(env, "admin")))
+    labels = [link.text for link in browser.find_elements(By.CSS_SELECTOR, "header nav a")]
+    assert labels == ["Overview", "Trials", "Tenants", "Webhooks", "Regions", "Nodes", "Jobs", "Commands", "Rules", "Access", "Audit"]
+    for label in labels:
+        link = browser.find_element(By.LINK_TEXT, label)
+        link.click()
+        WebDriverWait(browser, 15).until(loaded.staleness_of(link))
+        assert browser.find_element(By.CSS_SELECTOR, "nav a[aria-current=page]").text == label
+        screenshot(env, browser, "page-" + label.lower())
     assert console_errors(browser) == []

@@ -152,6 +152,7 @@ def test_webhook_endpoints_are_disabled_enabled_and_dead_messages_resent(env):
     csrf = csrf_of(shown)
     r = post(env, operator, f"webhooks/{endpoint}/messages/{message[0]}/resend", {}, csrf, trace="con-resend-1")
     assert r.status_code == 303
+    assert "Queued again with the same webhook-id." in page(env, operator, r.headers["location"].removeprefix("/console/")).text
     after = sql(env, f"SELECT status, message_id, attempts, next_attempt_at <= now() FROM webhook_outbox WHERE id = {message[0]}").stdout.strip()
     assert after == f"pending|{message[1]}|8|t"  # the same webhook-id, due now
     assert audit_rows(env, f"webhook_message:{message[1]}") == [f"operator:{name}|webhook_message.resend|con-resend-1|"]
@@ -195,6 +196,7 @@ def test_an_operator_syncs_now_and_issues_commands_high_impact_ones_confirmed(en
     csrf = csrf_of(page(env, operator, f"regions/{region}").text)
     r = post(env, operator, f"regions/{region}/sync", {"reason": "after the fix"}, csrf, trace="con-sync-1")
     assert r.status_code == 303
+    assert "A sweep is queued" in page(env, operator, r.headers["location"].removeprefix("/console/")).text
     assert sql(env, f"SELECT kind, status, requested_by FROM admin_jobs WHERE region_id = '{region}'").stdout.strip() == \
         f"SYNC_REGION|PENDING|operator:{name}"
     commands = lambda: sql(env, f"SELECT kind, target, params::text, actor FROM governance_commands WHERE region_id = '{region}' ORDER BY issued_at").stdout.splitlines()  # noqa: E731,E501

@@ -22,7 +22,7 @@ enum ConsoleGovernancePages {
         let viewer = try Console.viewer(context)
         let id = context.parameter("region")
         var query = context.query
-        let cursor = query.cursor(parts: 1)
+        let cursor = query.cursor(parts: 1), notice = Console.notice(&query, notices)
         try query.finish()
         let db = context.database
         let region = try RegionStore(db: db).get(id: id)
@@ -53,7 +53,7 @@ enum ConsoleGovernancePages {
             },
             "commands": commands, "adminJobs": adminJobs, "canAct": canAct, "csrf": viewer.csrf,
             "kinds": CommandKind.allCases.map(\.rawValue),
-        ], active: "regions", notice: context.request.queryValue("done").flatMap { notices[$0] })
+        ], active: "regions", notice: notice)
     }
 
     static let notices = ["sync": "A sweep is queued: the sync's admin-job worker runs it within a minute.",

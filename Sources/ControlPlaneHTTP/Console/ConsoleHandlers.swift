@@ -121,6 +121,11 @@ enum ConsoleHandlers {
         return path + "?" + query.joined(separator: "&")
     }
 
+    /// The notice a redirect named (`?done=…`), read as one of the page's query parameters.
+    static func notice(_ query: inout QueryParameters, _ notices: [String: String]) -> String? {
+        query.string("done").flatMap { notices[$0] }
+    }
+
     /// A form's reason, trimmed (nil when blank), at most 500 characters.
     static func reason(_ form: [String: String]) -> String? {
         form["reason"].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : String($0.prefix(500)) }
@@ -136,8 +141,9 @@ enum ConsoleHandlers {
     /// will happen and posts the same fields again with `confirm=yes` (no script needed).
     static func confirmation(_ form: [String: String], action: String, back: String, title: String, text: String, viewer: Viewer) -> Response {
         let fields = form.filter { $0.key != "csrf" && $0.key != "confirm" }.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value] }
+        let shown = fields.filter { !($0["value"] ?? "").isEmpty && $0["name"] != "idempotencyKey" }
         return page("confirm", title: title, viewer: viewer,
-                    data: ["text": text, "action": action, "fields": fields, "csrf": viewer.csrf, "back": back])
+                    data: ["text": text, "action": action, "fields": fields, "shown": shown, "csrf": viewer.csrf, "back": back])
     }
 
     static func redirect(_ location: String, cookie: String? = nil) -> Response {

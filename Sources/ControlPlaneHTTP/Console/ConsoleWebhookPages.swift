@@ -35,6 +35,7 @@ enum ConsoleWebhookPages {
         let id = context.parameter("id")
         var query = context.query
         let status = query.oneOf("status", WebhookOutboxStore.statuses), cursor = query.cursor(parts: 1)
+        let notice = Console.notice(&query, notices)
         try query.finish()
         let db = context.database
         let endpoint = try WebhookEndpointStore(db: db).get(id)
@@ -57,7 +58,7 @@ enum ConsoleWebhookPages {
             "createdAt": Console.shortTime(endpoint.createdAt), "disabled": endpoint.disabled, "canAct": canAct, "csrf": viewer.csrf,
             "messages": messages, "statuses": WebhookOutboxStore.statuses.map { ["value": $0, "selected": $0 == status] },
             "next": Console.nextPage("/console/webhooks/\(id)", filters: [("status", status)], cursor: page.nextCursor) as Any,
-        ], active: "webhooks", notice: context.request.queryValue("done").flatMap { notices[$0] })
+        ], active: "webhooks", notice: notice)
     }
 
     static let notices = ["enable": "Enabled: new events are delivered again.", "disable": "Disabled: no new messages are queued.",
