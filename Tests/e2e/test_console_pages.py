@@ -12,7 +12,7 @@ import uuid
 import pytest
 import requests
 
-from console_support import csrf_of, signed_in
+from console_support import csrf_of, signed_in, submitted_draft
 from governance_support import control, payload_item, registry, run_sync  # noqa: F401 (fixtures)
 from sql_support import sql
 from tenants_support import Internal, make_token
@@ -61,7 +61,7 @@ def test_every_page_renders_for_a_viewer_escaped_small_and_with_its_nav(env, reg
     region = control.add_region(registry.url)
     assert run_sync(env, "registry-sweep", "--region", region).returncode == 0
     _, viewer = signed_in(env, "viewer")
-    paths = ["", "trials", "tenants", f"tenants/{tenant}", "tenants?q=console", "webhooks", "regions", f"regions/{region}",
+    paths = ["", "trials", "signup-attempts", "domains", "tenants", f"tenants/{tenant}", "tenants?q=console", "webhooks", "regions", f"regions/{region}",
              f"nodes?region={region}", f"jobs?region={region}", f"jobs/{region}/job-xss", "commands", "admin-jobs", "rules", "access", "audit"]
     for path in paths:
         r = page(env, viewer, path)
@@ -302,3 +302,47 @@ def test_every_console_change_without_its_csrf_token_is_refused_and_changes_noth
     assert sql(env, "SELECT count(*) FROM audit_log").stdout.strip() == before
     assert status_of(env, tenant) == "active"
     assert sql(env, f"SELECT count(*) FROM admin_jobs WHERE region_id = '{region}'").stdout.strip() == "0"
+
+
+def test_a_draft_shows_its_steps_and_the_attempt_log_filters(env):
+    draft = submitted_draft(env)
+    _, viewer = signed_in(env, "viewer")
+    assert f'href="/console/drafts/{draft}"' in page(env, viewer, "trials").text
+    shown = page(env, viewer, f"drafts/{draft}").text
+    steps = re.findall(r'<td class="nowrap">[^<]+</td><td>([a-z_]+)</td>', shown)
+    assert steps == ["draft", "submit_details"], steps  # its steps from the attempt log, in order
+    assert ESCAPED in shown  # the hostile company name, as text
+    attempts = page(env, viewer, "signup-attempts?step=draft").text
+    assert f'href="/console/drafts/{draft}"' in attempts
+    assert f'href="/console/drafts/{draft}"' not in page(env, viewer, "signup-attempts?step=no_such_step").text
+    page(env, viewer, f"drafts/{uuid.uuid4()}", status=404)
+    page(env, viewer, "drafts/not-a-uuid", status=404)
+    page(env, viewer, "signup-attempts?since=yesterday", status=400)
+
+
+def test_an_operator_keeps_the_domain_dictionary(env):
+    name, operator = signed_in(env, "operator")
+    csrf = csrf_of(page(env, operator, "domains").text)
+    domain = f"con-{uuid.uuid4().hex[:6]}.example"
+    r = post(env, operator, "domains", {"domain": domain.upper(), "kind": "disposable", "reason": "seen in spam"}, csrf, trace="con-dom-1")
+    assert r.status_code == 303
+    assert "Saved" in page(env, operator, r.headers["location"].removeprefix("/console/")).text
+    assert sql(env, f"SELECT kind, added_by FROM email_domains WHERE domain = '{domain}'").stdout.strip() == f"disposable|operator:{name}"
+    assert f"<td>{domain}</td>" in page(env, operator, f"domains?q={domain[:10]}").text  # search
+    assert post(env, operator, "domains", {"domain": "not a domain", "kind": "free"}, csrf).status_code == 422
+    assert post(env, operator, "domains", {"domain": "fine.example", "kind": "purple"}, csrf).status_code == 422
+    listed = "\n".join([f"a-{domain}", "# a comment", "bad domain!", f"b-{domain}", ""])
+    imported = post(env, operator, "domains/import", {"domains": listed, "kind": "free"}, csrf, trace="con-dom-2")
+    assert imported.status_code == 200 and "2 domains read, 2 added or changed as free; 1 lines skipped (bad domain!)" in imported.text
+    assert sql(env, f"SELECT count(*) FROM email_domains WHERE domain IN ('a-{domain}', 'b-{domain}') AND kind = 'free'").stdout.strip() == "2"
+    assert post(env, operator, f"domains/{domain}/remove", {}, csrf, trace="con-dom-3").status_code == 303
+    assert sql(env, f"SELECT count(*) FROM email_domains WHERE domain = '{domain}'").stdout.strip() == "0"
+    assert post(env, operator, f"domains/{domain}/remove", {}, csrf).status_code == 404
+    assert audit_rows(env, f"domain:{domain}") == [f"operator:{name}|domain.set|con-dom-1|seen in spam",
+                                                   f"operator:{name}|domain.delete|con-dom-3|"]
+    assert audit_rows(env, "domains:free")[-1] == f"operator:{name}|domain.import|con-dom-2|"
+    # A reviewer reads the dictionary and may not change it.
+    _, reviewer = signed_in(env, "reviewer")
+    shown = page(env, reviewer, "domains").text
+    assert 'action="/console/domains/import"' not in shown
+    assert post(env, reviewer, "domains", {"domain": "x.example", "kind": "free"}, csrf_of(shown)).status_code == 403

@@ -59,10 +59,12 @@ public struct EmailDomainStore {
     }
 
     /// In domain order; the cursor is the last domain.
-    public func list(kind: String?, after cursor: PageCursor?, limit: Int) throws -> Page<[Row]> {
+    /// In domain order, of one kind and/or containing `text`; the cursor is the last domain.
+    public func list(kind: String?, containing text: String? = nil, after cursor: PageCursor?, limit: Int) throws -> Page<[Row]> {
         let rows = try db.query("""
             SELECT \(columns: Row.self) FROM email_domains
             WHERE domain > \(cursor?.parts[0] ?? "") AND (\(kind)::text IS NULL OR kind = \(kind))
+              AND (\(text)::text IS NULL OR strpos(domain, lower(\(text))) > 0)
             ORDER BY domain LIMIT \(limit + 1)
             """, retryOnConnectionLoss: true).decode(Row.self)
         return Page(rows: rows, limit: limit) { PageCursor($0.domain) }

@@ -74,9 +74,9 @@ public struct SignupAttemptStore {
     }
 
     public struct Filter: Sendable {
-        public var step: String?, outcome: String?, domain: String?, since: String?
-        public init(step: String? = nil, outcome: String? = nil, domain: String? = nil, since: String? = nil) {
-            self.step = step; self.outcome = outcome; self.domain = domain; self.since = since
+        public var step: String?, outcome: String?, domain: String?, since: String?, draftId: String?
+        public init(step: String? = nil, outcome: String? = nil, domain: String? = nil, since: String? = nil, draftId: String? = nil) {
+            self.step = step; self.outcome = outcome; self.domain = domain; self.since = since; self.draftId = draftId
         }
     }
 
@@ -89,6 +89,7 @@ public struct SignupAttemptStore {
               AND (\(filter.outcome)::text IS NULL OR outcome = \(filter.outcome))
               AND (\(filter.domain)::text IS NULL OR email_domain = \(filter.domain))
               AND (\(filter.since)::timestamptz IS NULL OR occurred_at >= \(filter.since)::timestamptz)
+              AND (\(filter.draftId)::uuid IS NULL OR draft_id = \(filter.draftId)::uuid)
             ORDER BY id DESC LIMIT \(limit + 1)
             """, retryOnConnectionLoss: true).decode(Row.self)
         return Page(rows: rows, limit: limit) { PageCursor(String($0.id)) }

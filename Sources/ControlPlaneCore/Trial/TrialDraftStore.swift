@@ -123,6 +123,13 @@ public struct TrialDraftStore {
         return Page(rows: rows, limit: limit) { PageCursor($0.queuedAt, $0.id) }
     }
 
+    /// One draft as the reviewer sees it.
+    public func review(_ id: String) throws -> ReviewRow? {
+        guard TenantValidation.isUUID(id) else { return nil }
+        return try db.query("SELECT \(columns: ReviewRow.self) FROM trial_drafts WHERE id = \(id)::uuid", retryOnConnectionLoss: true)
+            .first(ReviewRow.self)
+    }
+
     /// How many drafts are in `status` (the console's "waiting for you").
     public func count(status: String) throws -> Int {
         try db.query("SELECT count(*)::int FROM trial_drafts WHERE status = \(status)", retryOnConnectionLoss: true)

@@ -36,7 +36,7 @@ enum ConsoleGovernancePages {
             "id": id, "baseUrl": region.baseURL, "enabled": region.enabled, "dryRun": region.dryRun, "pageSize": region.pageSize,
             "requestsPerSecond": region.requestsPerSecond, "maxRecordsPerRun": region.maxRecordsPerRun,
             "sweepBudgetSeconds": region.sweepBudgetSeconds, "health": region.health, "healthReason": region.healthReason ?? "",
-            "healthChangedAt": Console.shortTime(region.healthChangedAt), "routedTo": region.partnerRoutingTo ?? "",
+            "healthChangedAt": Console.shortTime(region.healthChangedAt), "routedTo": region.partnerRoutingTo as Any,
             "cursor": region.hasCursor ? "kept (the next sweep resumes from it)" : "none (the next sweep starts from the beginning)",
             "lastGood": Console.shortTime(region.lastGoodSweepAt),
             "runs": runs.items.map { run -> [String: Any] in

@@ -10,7 +10,8 @@ enum ConsoleTemplates {
                      ("overview", overview), ("trials", trials), ("audit", audit), ("tenants", tenants), ("tenant", tenant),
                      ("webhooks", webhooks), ("webhook", webhook), ("messages", messages), ("regions", regions), ("region", region),
                      ("commandTable", commandTable), ("commands", commands), ("adminjobs", adminJobs), ("adminJobTable", adminJobTable),
-                     ("nodes", nodes), ("jobs", jobs), ("job", job), ("rules", rules), ("auditTable", auditTable), ("access", access)]
+                     ("nodes", nodes), ("jobs", jobs), ("job", job), ("rules", rules), ("auditTable", auditTable), ("access", access),
+                     ("trialLinks", trialLinks), ("draft", draft), ("attemptTable", attemptTable), ("attempts", attempts), ("domains", domains)]
         for (name, text) in pages {
             // A template that does not compile is a programming error caught by every test run.
             try! library.register(text, named: name)
@@ -133,13 +134,14 @@ enum ConsoleTemplates {
         """
 
     static let trials = """
+        {{>trialLinks}}
         <p>Submitted drafts, oldest first. Approving creates the tenant and asks for its provisioning.</p>
         <table>
           <thead><tr><th>Company</th><th>Contact</th><th>Work email</th><th>Country</th><th>Size</th><th>Use case</th><th>Submitted</th><th>Decide</th></tr></thead>
           <tbody>
           {{#drafts}}
           <tr>
-            <td>{{companyName}}</td><td>{{contactName}}</td><td>{{workEmail}}</td><td>{{country}}</td><td>{{companySize}}</td>
+            <td><a href="/console/drafts/{{id}}">{{companyName}}</a></td><td>{{contactName}}</td><td>{{workEmail}}</td><td>{{country}}</td><td>{{companySize}}</td>
             <td>{{useCase}}</td><td class="nowrap">{{submittedAt}}</td>
             <td>
               {{#canDecide}}

@@ -52,7 +52,8 @@ enum ConsoleTenantPages {
         }
         return Console.page("tenant", title: try text(2), viewer: viewer, data: [
             "id": id, "slug": try text(1), "status": status, "siteHostname": try text(4), "plan": try text(5),
-            "connectorKind": try text(6), "credentialRef": try text(7), "createdAt": Console.shortTime(try text(8)),
+            "connectorKind": try rows.decodeIfPresent(0, 6, as: String.self) as Any,
+            "credentialRef": try rows.decodeIfPresent(0, 7, as: String.self) as Any, "createdAt": Console.shortTime(try text(8)),
             "updatedAt": Console.shortTime(try text(9)), "events": events, "messages": messages,
             "actions": canAct ? offered : [], "csrf": viewer.csrf, "canAct": canAct,
         ], active: "tenants", notice: context.request.queryValue("done").flatMap { notices[$0] })

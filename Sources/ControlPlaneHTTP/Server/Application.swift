@@ -169,6 +169,12 @@ public enum Routes {
         router.add("POST", "/console/trials/{draftId}/{decision}", operationId: "consoleDecideTrial",
                    ConsoleHandlers.guarded(ConsoleHandlers.decideTrial))
         router.add("GET", "/console/audit", operationId: "consoleAudit", ConsoleHandlers.guarded(ConsoleHandlers.audit))
+        router.add("GET", "/console/drafts/{draftId}", operationId: "consoleTrialDraft", ConsoleHandlers.guarded(ConsoleTrialPages.draft))
+        router.add("GET", "/console/signup-attempts", operationId: "consoleSignupAttempts", ConsoleHandlers.guarded(ConsoleTrialPages.attempts))
+        router.add("GET", "/console/domains", operationId: "consoleDomains", ConsoleHandlers.guarded(ConsoleTrialPages.domains))
+        router.add("POST", "/console/domains", operationId: "consoleAddDomain", ConsoleHandlers.guarded(ConsoleTrialPages.addDomain))
+        router.add("POST", "/console/domains/import", operationId: "consoleImportDomains", ConsoleHandlers.guarded(ConsoleTrialPages.importDomains))
+        router.add("POST", "/console/domains/{domain}/remove", operationId: "consoleRemoveDomain", ConsoleHandlers.guarded(ConsoleTrialPages.removeDomain))
         router.add("GET", "/console/tenants", operationId: "consoleTenants", ConsoleHandlers.guarded(ConsoleTenantPages.list))
         router.add("GET", "/console/tenants/{id}", operationId: "consoleTenant", ConsoleHandlers.guarded(ConsoleTenantPages.detail))
         router.add("POST", "/console/tenants/{id}/{action}", operationId: "consoleTenantAction", ConsoleHandlers.guarded(ConsoleTenantPages.act))
