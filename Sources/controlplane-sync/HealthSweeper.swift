@@ -11,11 +11,27 @@ struct HealthSweeper {
     let logger: Logger
 
     /// Work nobody will finish: admin jobs whose runner died, commands never acknowledged,
-    /// tenants stuck provisioning.
+    /// tenants stuck provisioning. Each release is audited in its own transaction, as the
+    /// rule that made it (`rule:admin-job-lease`, `rule:command-ack-timeout`,
+    /// `rule:provisioning-timeout`).
     func releaseStuckWork() throws -> (lostRunners: Int, unacknowledged: Int, provisioningTimeouts: Int) {
-        let lost = try AdminJobStore(db: db).failLostRunners()
+        let lost = try db.transaction { db in
+            let ids = try AdminJobStore(db: db).failLostRunners()
+            for id in ids {
+                try AuditLogStore(db: db).record(.init(actor: "rule:admin-job-lease", traceId: nil, action: "admin_job.fail",
+                                                       target: "admin_job:\(id)", summary: "runner lost: lease expired"))
+            }
+            return ids
+        }
         for id in lost { logger.warning("admin job failed: runner lost", ["adminJob": .string(id)]) }
-        let unacknowledged = try GovernanceCommandStore(db: db).markUnacknowledged(olderThanSeconds: configuration.commandAckSeconds)
+        let unacknowledged = try db.transaction { db in
+            let ids = try GovernanceCommandStore(db: db).markUnacknowledged(olderThanSeconds: configuration.commandAckSeconds)
+            for id in ids {
+                try AuditLogStore(db: db).record(.init(actor: "rule:command-ack-timeout", traceId: nil, action: "command.unacknowledged",
+                                                       target: "command:\(id)", summary: "no acknowledgement within \(configuration.commandAckSeconds) s; delivering again"))
+            }
+            return ids
+        }
         for id in unacknowledged { logger.warning("command unacknowledged: delivering again", ["commandId": .string(id)]) }
         let stuck = try TenantStore(db: db).stuckProvisioning(olderThanSeconds: configuration.provisioningTimeoutSeconds)
         let tenants = TenantService(db: db, actor: "rule:provisioning-timeout")

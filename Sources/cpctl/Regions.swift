@@ -37,8 +37,10 @@ struct Regions: ParsableCommand {
             let settings = RegionStore.Settings(baseURL: baseURL, pageSize: sync.pageSize, requestsPerSecond: sync.rate,
                                                 maxRecordsPerRun: sync.maxRecords, sweepBudgetSeconds: sync.sweepBudget, dryRun: sync.dryRun)
             try Regions.check(settings, creating: true)
-            let store = RegionStore(db: try database.connect())
-            printJSON(try reportingProblems { try store.add(id: id, settings: settings).json })
+            let db = try database.connect()
+            printJSON(try reportingProblems {
+                try audited(db, action: "region.create", target: "region:\(id)") { db in try RegionStore(db: db).add(id: id, settings: settings).json }
+            })
         }
     }
 
@@ -64,8 +66,10 @@ struct Regions: ParsableCommand {
                                                 maxRecordsPerRun: sync.maxRecords, enabled: sweep, sweepBudgetSeconds: sync.sweepBudget,
                                                 dryRun: sync.dryRun)
             try Regions.check(settings, creating: false)
-            let store = RegionStore(db: try database.connect())
-            printJSON(try reportingProblems { try store.update(id: id, settings: settings).json })
+            let db = try database.connect()
+            printJSON(try reportingProblems {
+                try audited(db, action: "region.update", target: "region:\(id)") { db in try RegionStore(db: db).update(id: id, settings: settings).json }
+            })
         }
     }
 
@@ -74,8 +78,8 @@ struct Regions: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "Region id.") var id: String
         func run() throws {
-            let store = RegionStore(db: try database.connect())
-            try reportingProblems { try store.remove(id: id) }
+            let db = try database.connect()
+            try reportingProblems { try audited(db, action: "region.delete", target: "region:\(id)") { db in try RegionStore(db: db).remove(id: id) } }
             print("removed \(id)")
         }
     }

@@ -27,7 +27,9 @@ struct Secrets: ParsableCommand {
             }
             let changed: Int
             do {
-                changed = try WebhookEndpointStore(db: try database.connect()).resealAll(keys)
+                changed = try audited(try database.connect(), action: "secrets.reseal", target: "webhook_endpoints") { db in
+                    try WebhookEndpointStore(db: db).resealAll(keys)  // joins this transaction: the count and the audit row commit together
+                }
             } catch SecretKeyRing.Failure.unknownKey {
                 throw CLIError("a secret is sealed under a key that is not configured: keep the old key listed until the reseal is done")
             }

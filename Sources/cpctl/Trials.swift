@@ -89,8 +89,10 @@ struct Domains: ParsableCommand {
         func run() throws {
             let (valid, invalid) = EmailDomainStore.normalize(domains)
             if let bad = invalid.first { throw ValidationError("not a domain: \(bad)") }
-            let changed = try EmailDomainStore(db: try database.connect()).upsert(valid, kind: kind.rawValue, source: "cpctl",
-                                                                                   actor: operatorActor)
+            let changed = try audited(try database.connect(), action: "domain.set", target: valid.count == 1 ? "domain:\(valid[0])" : "domains:\(kind.rawValue)",
+                                      summary: "\(kind.rawValue): \(valid.prefix(5).joined(separator: ", "))\(valid.count > 5 ? ", …" : "")") { db in
+                try EmailDomainStore(db: db).upsert(valid, kind: kind.rawValue, source: "cpctl", actor: operatorActor)
+            }
             print("\(changed) changed")
         }
     }
@@ -101,7 +103,11 @@ struct Domains: ParsableCommand {
         @Argument(help: "Domains.") var domains: [String]
         func run() throws {
             let (valid, _) = EmailDomainStore.normalize(domains)
-            print("\(try EmailDomainStore(db: try database.connect()).delete(valid)) removed")
+            let removed = try audited(try database.connect(), action: "domain.delete", target: valid.count == 1 ? "domain:\(valid[0])" : "domains",
+                                      summary: valid.prefix(5).joined(separator: ", ") + (valid.count > 5 ? ", …" : "")) { db in
+                try EmailDomainStore(db: db).delete(valid)
+            }
+            print("\(removed) removed")
         }
     }
 
@@ -141,11 +147,16 @@ struct Domains: ParsableCommand {
                 text = contents
             }
             let (valid, invalid) = EmailDomainStore.normalize(text.components(separatedBy: .newlines))
-            let store = EmailDomainStore(db: try database.connect())
-            var changed = 0
-            for start in stride(from: 0, to: valid.count, by: 5000) {
-                changed += try store.upsert(Array(valid[start..<min(start + 5000, valid.count)]), kind: kind.rawValue,
-                                            source: source ?? (file as NSString).lastPathComponent, actor: operatorActor)
+            let label = source ?? (file as NSString).lastPathComponent
+            // One transaction for the whole list: one audit row, and a failure leaves the dictionary as it was.
+            let changed = try audited(try database.connect(), action: "domain.import", target: "domains:\(kind.rawValue)",
+                                      summary: "\(valid.count) from \(label)") { db in
+                var changed = 0
+                for start in stride(from: 0, to: valid.count, by: 5000) {
+                    changed += try EmailDomainStore(db: db).upsert(Array(valid[start..<min(start + 5000, valid.count)]), kind: kind.rawValue,
+                                                                   source: label, actor: operatorActor)
+                }
+                return changed
             }
             print("read \(valid.count + invalid.count) domains: \(changed) added or changed, \(invalid.count) invalid")
             for bad in invalid.prefix(10) { FileHandle.standardError.write(Data("invalid: \(bad)\n".utf8)) }

@@ -234,3 +234,24 @@ def test_webhook_endpoints_domains_and_tokens_are_audited_without_their_secrets(
         f"{me}|token.create|webhooks:manage,domains:manage"
     everything = sql(env, "SELECT * FROM audit_log").stdout
     assert secret not in everything and token not in everything
+
+
+def test_cpctl_region_and_domain_changes_are_audited_as_the_os_user(env, tmp_path):
+    me = "operator:" + pwd.getpwuid(os.geteuid()).pw_name
+    region = "aud-" + uuid.uuid4().hex[:6]
+    assert cpctl(env, "regions", "add", "--id", region, "--base-url", "https://registry.example").returncode == 0
+    assert cpctl(env, "regions", "set", region, "--page-size", "50").returncode == 0
+    assert cpctl(env, "regions", "add", "--id", region, "--base-url", "https://registry.example").returncode != 0  # taken: no row
+    assert cpctl(env, "regions", "remove", region).returncode == 0
+    rows = sql(env, f"SELECT actor, action FROM audit_log WHERE target = 'region:{region}' ORDER BY id").stdout.split()
+    assert rows == [f"{me}|region.create", f"{me}|region.update", f"{me}|region.delete"], rows
+    domain = f"aud-{uuid.uuid4().hex[:6]}.example"
+    assert cpctl(env, "domains", "add", "--kind", "disposable", domain).returncode == 0
+    assert cpctl(env, "domains", "remove", domain).returncode == 0
+    listed = tmp_path / "list.txt"
+    listed.write_text(f"# test\none-{domain}\ntwo-{domain}\n")
+    assert cpctl(env, "domains", "import", "--kind", "free", "--source", "audit-test", str(listed)).returncode == 0
+    rows = sql(env, f"SELECT actor, action, summary FROM audit_log WHERE target IN ('domain:{domain}', 'domains:free') "
+                    f"AND occurred_at > now() - interval '1 minute' ORDER BY id").stdout.splitlines()
+    assert rows[:2] == [f"{me}|domain.set|disposable: {domain}", f"{me}|domain.delete|{domain}"], rows
+    assert rows[-1] == f"{me}|domain.import|2 from audit-test", rows

@@ -42,6 +42,8 @@ def test_an_admin_job_whose_runner_died_fails_as_runner_lost(env, registry, cont
     failed = control.get(f"/control/v1/admin-jobs/{lost}").json()
     assert failed["status"] == "FAILED" and failed["result"] == {"error": "runner lost"}, failed
     assert control.get(f"/control/v1/admin-jobs/{alive}").json()["status"] == "RUNNING"
+    audited = sql(env, f"SELECT actor, action, target FROM audit_log WHERE target IN ('admin_job:{lost}', 'admin_job:{alive}')").stdout.split()
+    assert audited == [f"rule:admin-job-lease|admin_job.fail|admin_job:{lost}"], audited
     metrics = operations(env).get("/internal/metrics")
     assert metrics.status_code == 200
     assert metric(metrics.text, 'controlplane_admin_jobs{status="FAILED"}') >= 1
@@ -102,6 +104,8 @@ def test_an_unacknowledged_command_is_delivered_again_under_the_same_id(env, reg
     health_sweep(env)
     assert control.get(f"/control/v1/commands/{old}").json()["status"] == "UNACKNOWLEDGED"
     assert control.get(f"/control/v1/commands/{recent}").json()["status"] == "DELIVERED"
+    audited = sql(env, f"SELECT actor, action FROM audit_log WHERE target IN ('command:{old}', 'command:{recent}')").stdout.split()
+    assert audited == ["rule:command-ack-timeout|command.unacknowledged"], audited
     listed = control.get("/control/v1/commands", params={"region": region, "status": "UNACKNOWLEDGED"})
     assert listed.status_code == 200 and [c["id"] for c in listed.json()["items"]] == [old]
     assert metric(operations(env).get("/internal/metrics").text, "controlplane_commands_unacknowledged") >= 1
