@@ -84,7 +84,8 @@ def test_every_page_renders_for_a_viewer_escaped_small_and_with_its_nav(env, reg
 
 def test_lists_are_keyset_paginated_and_keep_their_filters(env):
     marker = "pager" + uuid.uuid4().hex[:6]
-    ids = sorted(new_tenant(env, f"{marker} {n}") for n in range(53))
+    made = {n: new_tenant(env, f"{marker} {n}") for n in range(53)}
+    ids = sorted(made.values())
     _, viewer = signed_in(env, "viewer")
     first = page(env, viewer, f"tenants?q={marker}").text
     shown = re.findall(r'href="/console/tenants/([0-9a-f-]{36})"', first)
@@ -94,6 +95,11 @@ def test_lists_are_keyset_paginated_and_keep_their_filters(env):
     second = viewer.get(env["CONTROLPLANE_INTERNAL_URL"] + next_link).text
     assert re.findall(r'href="/console/tenants/([0-9a-f-]{36})"', second) == ids[50:]
     assert 'rel="next"' not in second
+    # A search's % and _ are characters, not wildcards.
+    assert "No tenant matches." in page(env, viewer, "tenants?q=pager%25").text
+    assert "No tenant matches." in page(env, viewer, "tenants?q=pager_" + marker[6:]).text
+    assert re.findall(r'href="/console/tenants/([0-9a-f-]{36})"', page(env, viewer, f"tenants?q={marker.upper()} 5").text) == \
+        sorted(made[n] for n in made if str(n).startswith("5"))  # any case; "… 5", "… 50" to "… 52"
 
 
 def test_an_operator_suspends_a_tenant_and_deprovisions_it_after_a_confirmation(env):

@@ -34,11 +34,7 @@ public struct OperatorStore {
         }
     }
 
-    public static func isValidName(_ name: String) -> Bool {
-        guard let first = name.utf8.first, (1...63).contains(name.utf8.count) else { return false }
-        let allowed = { (c: UInt8) in (c >= 97 && c <= 122) || (c >= 48 && c <= 57) }
-        return allowed(first) && name.utf8.allSatisfy { allowed($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
-    }
+    public static func isValidName(_ name: String) -> Bool { AccessName.isValid(name) }
 
     public func add(name: String, email: String?, role: Role) throws -> Row {
         guard Self.isValidName(name) else { throw Failure.invalidName }

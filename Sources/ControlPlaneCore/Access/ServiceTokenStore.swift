@@ -37,6 +37,7 @@ public struct ServiceTokenStore {
 
     /// `createdBy` names who asked (the console's operator); nil records the database user (cpctl).
     public func create(name: String, token: String, scopes: [Scope], createdBy: String? = nil) throws {
+        guard AccessName.isValid(name) else { throw Failure.malformedName }  // before the row: PostgreSQL would log it
         do {
             try db.query("""
                 INSERT INTO service_tokens (name, token_hash, token_hint, scopes, created_by)

@@ -62,7 +62,7 @@ public struct AdminJobStore {
             WHERE (\(region)::text IS NULL OR region_id = \(region))
               AND (\(cursor?.parts[0])::timestamptz IS NULL
                    OR (requested_at, id) < (\(cursor?.parts[0])::timestamptz, \(cursor?.parts[1])::uuid))
-            ORDER BY requested_at DESC, id DESC LIMIT \(limit + 1)
+            ORDER BY requested_at DESC, admin_jobs.id DESC LIMIT \(limit + 1)
             """, retryOnConnectionLoss: true).decode(Row.self)
         return Page(rows: rows, limit: limit) { PageCursor($0.requestedAt, $0.id) }
     }

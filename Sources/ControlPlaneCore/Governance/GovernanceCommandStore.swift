@@ -135,7 +135,7 @@ public struct GovernanceCommandStore {
             WHERE (\(region)::text IS NULL OR region_id = \(region)) AND (\(status)::text IS NULL OR status = \(status))
               AND (\(cursor?.parts[0])::timestamptz IS NULL
                    OR (issued_at, id) < (\(cursor?.parts[0])::timestamptz, \(cursor?.parts[1])::uuid))
-            ORDER BY issued_at DESC, id DESC LIMIT \(limit + 1)
+            ORDER BY issued_at DESC, governance_commands.id DESC LIMIT \(limit + 1)
             """, retryOnConnectionLoss: true).decode(Row.self)
         return Page(rows: rows, limit: limit) { PageCursor($0.issuedAt, $0.id) }
     }

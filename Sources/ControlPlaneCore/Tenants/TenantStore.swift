@@ -1,3 +1,4 @@
+import Foundation
 import Postgres
 
 /// Why a tenant operation was refused; each is a problem for the client.
@@ -160,15 +161,21 @@ public struct TenantStore {
     }
 
     /// Tenants whose slug, name or contact domain contains `text` (any case), in id order; the
-    /// cursor is the last id. A console search over a table of thousands: a scan is fine.
+    /// cursor is the last id. The match runs on the expression `tenants_master_search` indexes
+    /// (trigrams, migration 0022); the text's LIKE wildcards are escaped, so `%` is a percent sign.
     public func search(_ text: String?, status: String?, after cursor: PageCursor?, limit: Int) throws -> Page<[Summary]> {
         let after = cursor?.parts[0] ?? Self.firstId
         guard TenantValidation.isUUID(after) else { throw PageCursor.forged }
+        let pattern = text.map { text -> String in
+            let escaped = text.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+            return "%" + escaped + "%"
+        }
         let rows = try db.query("""
             SELECT \(columns: Summary.self) FROM tenants_master
             WHERE id > \(after)::uuid AND (\(status)::text IS NULL OR status = \(status))
-              AND (\(text)::text IS NULL OR strpos(lower(slug || ' ' || display_name || ' ' || coalesce(contact_domain, '')), lower(\(text))) > 0)
-            ORDER BY id LIMIT \(limit + 1)
+              AND (\(pattern)::text IS NULL OR lower(slug || ' ' || display_name || ' ' || coalesce(contact_domain, '')) LIKE \(pattern))
+            ORDER BY tenants_master.id LIMIT \(limit + 1)
             """, retryOnConnectionLoss: true).decode(Summary.self)
         return Page(rows: rows, limit: limit) { PageCursor($0.id) }
     }

@@ -118,7 +118,7 @@ public struct TrialDraftStore {
             WHERE (\(status)::text IS NULL OR status = \(status))
               AND (\(cursor?.parts[0])::timestamptz IS NULL
                    OR (COALESCE(submitted_at, created_at), id) > (\(cursor?.parts[0])::timestamptz, \(cursor?.parts[1])::uuid))
-            ORDER BY COALESCE(submitted_at, created_at), id LIMIT \(limit + 1)
+            ORDER BY COALESCE(submitted_at, created_at), trial_drafts.id LIMIT \(limit + 1)
             """, retryOnConnectionLoss: true).decode(ReviewRow.self)
         return Page(rows: rows, limit: limit) { PageCursor($0.queuedAt, $0.id) }
     }

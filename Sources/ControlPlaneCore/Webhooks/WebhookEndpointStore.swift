@@ -62,7 +62,7 @@ public struct WebhookEndpointStore {
             WHERE deleted_at IS NULL
               AND (\(cursor?.parts[0])::timestamptz IS NULL
                    OR (created_at, id) > (\(cursor?.parts[0])::timestamptz, \(cursor?.parts[1])::uuid))
-            ORDER BY created_at, id LIMIT \(limit + 1)
+            ORDER BY created_at, webhook_endpoints.id LIMIT \(limit + 1)
             """, retryOnConnectionLoss: true).decode(Row.self)
         return Page(rows: rows, limit: limit) { PageCursor($0.createdAt, $0.id) }
     }

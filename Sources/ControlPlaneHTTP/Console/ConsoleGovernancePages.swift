@@ -202,15 +202,19 @@ enum ConsoleGovernancePages {
         }
         let revisions = try jobs.revisions(region: region, jobId: jobId)
         // Columns in JobStore.revisionColumns order, read in binary.
-        let listed: [[String: Any]] = (0..<revisions.count).reversed().map { row in
+        // Newest first; the newest three show their payload inline (a page stays under 100 KB with
+        // 20 KB payloads), older ones their SHA-256 and the download.
+        let listed: [[String: Any]] = (0..<revisions.count).reversed().enumerated().map { shown, row in
             let bytes = revisions.withBytes(row, 5) { Array($0 ?? UnsafeBufferPointer(start: nil, count: 0)) }
             let text = revisions.withBytes(row, 0) { String(decoding: $0 ?? UnsafeBufferPointer(start: nil, count: 0), as: UTF8.self) }
-            return ["revision": text, "status": revisions.withBytes(row, 1) { String(decoding: $0!, as: UTF8.self) },
+            var entry: [String: Any] = ["revision": text, "status": revisions.withBytes(row, 1) { String(decoding: $0!, as: UTF8.self) },
                     "updatedAt": revisions.withBytes(row, 2) { String(decoding: $0!, as: UTF8.self) },
                     "sha256": revisions.withBytes(row, 3) { String(decoding: $0!, as: UTF8.self) },
                     "receivedAt": Console.shortTime(revisions.withBytes(row, 4) { String(decoding: $0!, as: UTF8.self) }),
                     "bytes": bytes.count, "utf8": String(validating: bytes, as: UTF8.self) != nil,
-                    "payload": String(decoding: bytes, as: UTF8.self), "download": downloadPath(region, jobId, revision: text)]
+                    "download": downloadPath(region, jobId, revision: text)]
+            if shown < 3 { entry["payload"] = String(decoding: bytes, as: UTF8.self) }
+            return entry
         }
         return Console.page("job", title: "Job \(jobId)", viewer: viewer, data: [
             "region": region, "jobId": jobId, "status": job.status, "nodeId": job.nodeId ?? "", "revision": job.currentRevision,

@@ -130,7 +130,7 @@ extension ConsoleTemplates {
           <h2>Revision {{revision}}</h2>
           <dl class="facts"><dt>Status</dt><dd>{{status}}</dd><dt>Received</dt><dd>{{receivedAt}}</dd><dt>SHA-256</dt><dd class="trace">{{sha256}}</dd><dt>Size</dt><dd>{{bytes}} bytes</dd></dl>
           <p><a href="{{download}}" download>Download the exact bytes</a> <span class="muted">canonicalPayload as the registry sent it, byte for byte{{^utf8}}; not valid UTF-8, so the text below replaces the invalid bytes: trust the download{{/utf8}}</span></p>
-          <pre class="payload">{{payload}}</pre>
+          {{#payload}}<pre class="payload">{{payload}}</pre>{{/payload}}{{^payload}}<p class="muted">Older revision: download it to see its bytes.</p>{{/payload}}
         </section>
         {{/revisions}}
         """

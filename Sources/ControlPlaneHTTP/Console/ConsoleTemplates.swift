@@ -5,6 +5,7 @@ import Mustache
 /// value, and it is our own rendering). Compiled into the binary: nothing to install.
 enum ConsoleTemplates {
     static let library: MustacheLibrary = {
+        MustacheContentTypes.register(HTMLBytes(), named: HTMLBytes.name)
         var library = MustacheLibrary()
         let pages = [("layout", layout), ("signin", signin), ("message", message), ("confirm", confirm), ("pager", pager),
                      ("overview", overview), ("trials", trials), ("audit", audit), ("tenants", tenants), ("tenant", tenant),
@@ -14,10 +15,39 @@ enum ConsoleTemplates {
                      ("trialLinks", trialLinks), ("draft", draft), ("attemptTable", attemptTable), ("attempts", attempts), ("domains", domains)]
         for (name, text) in pages {
             // A template that does not compile is a programming error caught by every test run.
-            try! library.register(text, named: name)
+            // Every template, partials included (they start from the library's HTML escaper), escapes with HTMLBytes.
+            try! library.register("{{% CONTENT_TYPE: \(HTMLBytes.name)}}" + text, named: name)
         }
         return library
     }()
+
+    /// The same five characters as swift-mustache's HTML escaping (< > & " '), escaped over UTF-8
+    /// bytes instead of Characters: a 50-row page spent about 1.2 ms of its 2 ms escaping values
+    /// one Character (and one dictionary lookup) at a time; bytes take a tenth of that.
+    struct HTMLBytes: MustacheContentType {
+        static let name = "HTML_BYTES"
+        func escapeText(_ text: String) -> String {
+            var text = text
+            return text.withUTF8 { bytes in
+                guard bytes.contains(where: { $0 == 0x3C || $0 == 0x3E || $0 == 0x26 || $0 == 0x22 || $0 == 0x27 }) else {
+                    return String(decoding: bytes, as: UTF8.self)
+                }
+                var escaped: [UInt8] = []
+                escaped.reserveCapacity(bytes.count + 32)
+                for byte in bytes {
+                    switch byte {
+                    case 0x3C: escaped.append(contentsOf: "&lt;".utf8)
+                    case 0x3E: escaped.append(contentsOf: "&gt;".utf8)
+                    case 0x26: escaped.append(contentsOf: "&amp;".utf8)
+                    case 0x22: escaped.append(contentsOf: "&quot;".utf8)
+                    case 0x27: escaped.append(contentsOf: "&#39;".utf8)
+                    default: escaped.append(byte)
+                    }
+                }
+                return String(decoding: escaped, as: UTF8.self)
+            }
+        }
+    }
 
     static let layout = """
         <!doctype html>
