@@ -26,6 +26,9 @@ public struct Request: Sendable {
     public var receivedAt: UInt64
     /// The client reached nginx over TLS (`HTTPS=on`).
     public var isTLS = false
+    /// The operator nginx authenticated (`PROXY_OPERATOR`, a FastCGI parameter no client can
+    /// set); the console trusts it only when configured to.
+    public var proxyOperator: String?
 
     public init(method: String, path: String, query: String = "", headers: HTTPHeaders = HTTPHeaders(),
                 remoteAddress: String = "", traceId: String = "", body: [UInt8] = [],

@@ -58,7 +58,7 @@ final class RequestSlot: @unchecked Sendable {  // used by one thread at a time,
 
     /// Copies the params and reads the body (up to the cap) before libfcgi frees them.
     func readRequest(maxBodyBytes: Int) -> Request {
-        var method = "GET", path = "", query = "", remote = "", trace = "", tls = false
+        var method = "GET", path = "", query = "", remote = "", trace = "", tls = false, proxyOperator: String?
         var documentURI: String?, requestURI: String?
         var contentLength: String?
         var headers = HTTPHeaders()
@@ -88,6 +88,7 @@ final class RequestSlot: @unchecked Sendable {  // used by one thread at a time,
                     if !type.isEmpty { headers.add("content-type", type) }
                 case 14 where Self.equal(name, "REQUEST_METHOD"): method = value()
                 case 14 where Self.equal(name, "CONTENT_LENGTH"): contentLength = value()
+                case 14 where Self.equal(name, "PROXY_OPERATOR"): proxyOperator = value()
                 default: break
                 }
             }
@@ -100,6 +101,7 @@ final class RequestSlot: @unchecked Sendable {  // used by one thread at a time,
         var request = Request(method: method, path: path, query: query, headers: headers,
                               remoteAddress: remote, traceId: trace)
         request.isTLS = tls
+        request.proxyOperator = proxyOperator.flatMap { $0.isEmpty ? nil : $0 }
         readBody(into: &request, contentLength: contentLength, maxBodyBytes: maxBodyBytes)
         return request
     }

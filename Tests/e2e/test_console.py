@@ -255,3 +255,63 @@ def test_cpctl_region_and_domain_changes_are_audited_as_the_os_user(env, tmp_pat
                     f"AND occurred_at > now() - interval '1 minute' ORDER BY id").stdout.splitlines()
     assert rows[:2] == [f"{me}|domain.set|disposable: {domain}", f"{me}|domain.delete|{domain}"], rows
     assert rows[-1] == f"{me}|domain.import|2 from audit-test", rows
+
+
+def test_an_operator_nginx_authenticated_is_signed_in_when_the_backend_trusts_the_proxy(env, backend_factory, tmp_path):
+    """nginx's auth_basic (the shipped snippet) in front of a backend with proxy sign-in on: the
+    authenticated name opens a session; names that are not operators, and headers claiming a
+    name, open nothing."""
+    import subprocess
+    from conftest import free_port, run_dir, wait_until
+    import socket
+    backend_port = free_port()  # TCP: nginx's workers may not enter the test's private temporary directory
+    backend_factory(extra={"CONTROLPLANE_CONSOLE_PROXY_SIGN_IN": "on"}, listen=f"127.0.0.1:{backend_port}")
+    assert wait_until(lambda: socket.socket().connect_ex(("127.0.0.1", backend_port)) == 0)
+    name, stranger = operator(env, "reviewer"), "stranger-" + uuid.uuid4().hex[:6]
+    admin = operator(env, "admin")
+    nginx_dir = os.path.join(run_dir(env), "nginx")
+    with open(os.path.join(nginx_dir, "controlplane-operators.htpasswd"), "w") as f:
+        f.write(f"{name}:{{PLAIN}}right-password\n{stranger}:{{PLAIN}}also-right\n")
+    port = free_port()
+    extra = os.path.join(nginx_dir, "extra", "console-sso.conf")
+    with open(extra, "w") as f:
+        f.write(f"""server {{
+    listen 127.0.0.1:{port};
+    location /console/ {{
+        include snippets/controlplane-console-basic-auth.conf;
+        include /etc/nginx/fastcgi_params;
+        fastcgi_pass 127.0.0.1:{backend_port};
+    }}
+}}
+""")
+    reload = ["nginx", "-c", os.path.join(nginx_dir, "nginx.conf"), "-p", nginx_dir, "-e", os.path.join(nginx_dir, "error.log"), "-s", "reload"]
+    try:
+        assert subprocess.run(reload, capture_output=True, text=True).returncode == 0
+        base = f"http://127.0.0.1:{port}/console/"
+        def asks_for_credentials():  # once the reload has started the new server
+            try:
+                return requests.get(base).status_code == 401
+            except requests.ConnectionError:
+                return False
+        assert wait_until(asks_for_credentials, timeout=10), open(os.path.join(nginx_dir, "error.log")).read()[-2000:]
+        assert requests.get(base, auth=(name, "wrong")).status_code == 401
+        browser = requests.Session()
+        browser.auth = (name, "right-password")
+        # A header claiming another name is a header (HTTP_PROXY_OPERATOR), never the parameter.
+        first = browser.get(base + "tenants?q=x", headers={"proxy-operator": admin}, allow_redirects=False)
+        assert first.status_code == 303 and first.headers["location"] == "/console/tenants?q=x", first.text
+        assert "HttpOnly" in first.headers["set-cookie"]
+        page = browser.get(base + "tenants?q=x")
+        assert page.status_code == 200 and f"{name} (reviewer)" in page.text
+        assert browser.get(base).status_code == 200  # the session now carries on
+        rows = sql(env, f"SELECT action, summary FROM audit_log WHERE target = 'operator:{name}' AND action = 'console.sign_in'").stdout.splitlines()
+        assert rows == ["console.sign_in|via the fronting proxy"], rows
+        assert sql(env, f"SELECT count(*) FROM audit_log WHERE target = 'operator:{admin}' AND action = 'console.sign_in'").stdout.strip() == "0"
+        # Authenticated at nginx, but not an operator here: refused, no session.
+        refused = requests.get(base, auth=(stranger, "also-right"), allow_redirects=False)
+        assert refused.status_code == 403 and "not an operator here" in refused.text and "set-cookie" not in refused.headers
+        # The main stack's backend does not trust the proxy: the same header there opens nothing.
+        assert requests.get(env["CONTROLPLANE_CONSOLE_URL"], headers={"proxy-operator": admin}).status_code == 401
+    finally:
+        os.remove(extra)
+        subprocess.run(reload, capture_output=True)

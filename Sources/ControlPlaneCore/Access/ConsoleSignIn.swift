@@ -12,9 +12,11 @@ public struct ConsoleSignIn {
     public static let idleSeconds = 8 * 3600, absoluteSeconds = 24 * 3600
 
     public enum Failure: Error, ProblemConvertible, Equatable {
-        case linkUnusable, operatorDisabled
+        case linkUnusable, operatorDisabled, unknownProxyOperator
         public var problem: Problem {
             switch self {
+            case .unknownProxyOperator:
+                Problem(403, type: .unauthenticated, detail: "You are signed in at the proxy, but not an operator here: ask an admin to run cpctl operators add.")
             case .linkUnusable: Problem(403, type: .unauthenticated, detail: "This sign-in link is unknown, used or expired: ask for a new one.")
             case .operatorDisabled: Problem(403, type: .unauthenticated, detail: "This operator is disabled.")
             }
@@ -37,6 +39,27 @@ public struct ConsoleSignIn {
 
     public struct Session: Sendable { public let token: String, csrfToken: String, operatorName: String }
 
+    /// Opens a session for an operator a fronting proxy authenticated (nginx's auth_basic or an
+    /// SSO proxy): the operator must exist and be enabled; the audit row says how they came in.
+    public func signIn(proxyOperator name: String, userAgent: String?, traceId: String) throws -> Session {
+        try db.transaction { db in
+            guard AccessName.isValid(name), let person = try OperatorStore(db: db).named(name) else { throw Failure.unknownProxyOperator }
+            guard person.disabledAt == nil else { throw Failure.operatorDisabled }
+            return try open(for: person, userAgent: userAgent, traceId: traceId, in: db, summary: "via the fronting proxy")
+        }
+    }
+
+    private func open(for person: OperatorStore.Row, userAgent: String?, traceId: String, in db: PostgresConnection,
+                      summary: String?) throws -> Session {
+        let session = Session(token: Self.sessionPrefix + Base64.encode(SecureRandom.bytes(32), url: true),
+                              csrfToken: Base64.encode(SecureRandom.bytes(24), url: true), operatorName: person.name)
+        try ConsoleSessionStore(db: db).create(tokenHash: SHA256.hash(session.token), operatorId: person.id,
+                                               csrfToken: session.csrfToken, userAgent: userAgent)
+        try AuditLogStore(db: db).record(.init(actor: "operator:\(person.name)", traceId: traceId, action: "console.sign_in",
+                                               target: "operator:\(person.name)", summary: summary))
+        return session
+    }
+
     /// Uses a link once and opens a session for its operator.
     public func signIn(linkToken: String, userAgent: String?, traceId: String) throws -> Session {
         guard linkToken.hasPrefix(Self.linkPrefix), linkToken.utf8.count < 100 else { throw Failure.linkUnusable }
@@ -44,13 +67,7 @@ public struct ConsoleSignIn {
             guard let operatorId = try ConsoleLoginLinkStore(db: db).consume(tokenHash: SHA256.hash(linkToken)),
                   let person = try OperatorStore(db: db).get(operatorId) else { throw Failure.linkUnusable }
             guard person.disabledAt == nil else { throw Failure.operatorDisabled }
-            let session = Session(token: Self.sessionPrefix + Base64.encode(SecureRandom.bytes(32), url: true),
-                                  csrfToken: Base64.encode(SecureRandom.bytes(24), url: true), operatorName: person.name)
-            try ConsoleSessionStore(db: db).create(tokenHash: SHA256.hash(session.token), operatorId: person.id,
-                                                   csrfToken: session.csrfToken, userAgent: userAgent)
-            try AuditLogStore(db: db).record(.init(actor: "operator:\(person.name)", traceId: traceId, action: "console.sign_in",
-                                                   target: "operator:\(person.name)"))
-            return session
+            return try open(for: person, userAgent: userAgent, traceId: traceId, in: db, summary: nil)
         }
     }
 }

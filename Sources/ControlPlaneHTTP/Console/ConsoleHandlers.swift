@@ -28,16 +28,49 @@ enum ConsoleHandlers {
         return nil
     }
 
-    /// The signed-in operator, or a page asking to sign in (401).
+    /// The signed-in operator, or a page asking to sign in (401). With proxy sign-in configured,
+    /// the operator nginx authenticated is the one signed in: a GET without their session opens
+    /// one and comes back to the same page (a session of someone else is ended first).
     static func viewer(_ context: RequestContext) throws -> Viewer {
+        let current = try session(context)
+        guard context.settings.consoleProxySignIn, let proxied = context.request.proxyOperator else {
+            if let current { return current }
+            throw ConsoleRefusal(status: 401, title: "Sign in", text: "You are not signed in, or your session has ended.", signIn: true)
+        }
+        if let current, current.person.name == proxied { return current }
+        if let current { try ConsoleSessionStore(db: context.database).revoke(current.sessionId) }
+        guard context.request.method == "GET" else {
+            throw ConsoleRefusal(status: 401, title: "Sign in", text: "Your session has ended: reload the page and try again.")
+        }
+        let opened: ConsoleSignIn.Session
+        do {
+            opened = try ConsoleSignIn(db: context.database).signIn(proxyOperator: proxied, userAgent: context.request.headers["user-agent"],
+                                                                    traceId: context.traceId)
+        } catch let failure as ConsoleSignIn.Failure {
+            throw ConsoleRefusal(status: 403, title: "Not an operator", text: failure.problem.detail ?? "")
+        }
+        let query = context.request.query.isEmpty ? "" : "?" + context.request.query
+        throw SignedIn(location: context.request.path + query, cookie: sessionCookie(context.request, token: opened.token))
+    }
+
+    /// The operator of the session the cookie names, when it is live and the operator enabled.
+    static func session(_ context: RequestContext) throws -> Viewer? {
         guard let token = sessionToken(context.request), token.hasPrefix(ConsoleSignIn.sessionPrefix), token.utf8.count < 100,
               let session = try ConsoleSessionStore(db: context.database).live(
                 tokenHash: SHA256.hash(token), idleSeconds: ConsoleSignIn.idleSeconds, absoluteSeconds: ConsoleSignIn.absoluteSeconds),
               let person = try OperatorStore(db: context.database).get(session.operatorId), person.disabledAt == nil else {
-            throw ConsoleRefusal(status: 401, title: "Sign in", text: "You are not signed in, or your session has ended.", signIn: true)
+            return nil
         }
         if session.idleSeconds > 60 { try ConsoleSessionStore(db: context.database).touch(session.id) }
         return Viewer(sessionId: session.id, person: person, csrf: session.csrfToken)
+    }
+
+    /// A session just opened for the proxy's operator: set its cookie and load the page again.
+    struct SignedIn: Error { let location: String, cookie: String }
+
+    static func sessionCookie(_ request: Request, token: String) -> String {
+        let secure = request.isTLS ? "; Secure" : ""
+        return "\(cookieName(request))=\(token); Path=/; HttpOnly; SameSite=Strict\(secure); Max-Age=\(ConsoleSignIn.absoluteSeconds)"
     }
 
     /// A state-changing request: a POST form from this console (same origin) carrying the
@@ -158,6 +191,8 @@ enum ConsoleHandlers {
         { context in
             do {
                 return try body(context)
+            } catch let signedIn as SignedIn {
+                return redirect(signedIn.location, cookie: signedIn.cookie)
             } catch let refusal as ConsoleRefusal {
                 return page(refusal.signIn ? "signin" : "message", title: refusal.title, viewer: nil, data: ["text": refusal.text],
                             status: refusal.status)
@@ -180,9 +215,7 @@ enum ConsoleHandlers {
         } catch let failure as ConsoleSignIn.Failure {
             throw ConsoleRefusal(status: 403, title: "Sign in", text: failure.problem.detail ?? "", signIn: true)
         }
-        let secure = context.request.isTLS ? "; Secure" : ""
-        let cookie = "\(cookieName(context.request))=\(session.token); Path=/; HttpOnly; SameSite=Strict\(secure); Max-Age=\(ConsoleSignIn.absoluteSeconds)"
-        return redirect("/console/", cookie: cookie)
+        return redirect("/console/", cookie: sessionCookie(context.request, token: session.token))
     }
 
     @Sendable static func logout(_ context: RequestContext) throws -> Response {

@@ -29,6 +29,9 @@ public struct ApplicationSettings: Sendable {
     public var webhookDestinations = WebhookDestinationPolicy()
     /// Development only: regional registries over plain http beyond loopback.
     public var registryAllowHTTP = false
+    /// The console signs in the operator nginx names in `PROXY_OPERATOR` after its own
+    /// authentication (auth_basic, or auth_request to an SSO proxy). Off unless configured.
+    public var consoleProxySignIn = false
 
     public init(databaseURL: String, databaseOptions: PostgresConnection.Options = .init(), accessLog: Bool = true,
                 tokenCacheSeconds: Int = 5, provisionerSecret: String? = nil) {
@@ -65,6 +68,7 @@ public struct ApplicationSettings: Sendable {
         secretKeys = try SecretKeyRing.load(environment)
         webhookDestinations = try WebhookDestinationPolicy(environment: environment)
         registryAllowHTTP = try environment.bool("CONTROLPLANE_REGISTRY_ALLOW_HTTP", default: false)
+        consoleProxySignIn = try environment.bool("CONTROLPLANE_CONSOLE_PROXY_SIGN_IN", default: false)
         if let secret = provisionerSecret, StandardWebhooks.key(fromSecret: secret) == nil {
             throw ConfigurationError.invalid(key: "CONTROLPLANE_PROVISIONER_SECRET", expected: "whsec_ followed by base64 of 24 to 64 bytes")
         }
