@@ -51,7 +51,7 @@ class Control:
         return requests.get(self.base + path, headers=self.headers, **kwargs)
 
     def post(self, path, body=None, **kwargs):
-        return requests.post(self.base + path, json=body, headers=self.headers, **kwargs)
+        return requests.post(self.base + path, json=body, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
 
     def patch(self, path, body=None):
         return requests.patch(self.base + path, json=body, headers=self.headers)

@@ -37,7 +37,7 @@ class Internal:
         return requests.patch(self.base + path, json=body, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
 
     def delete(self, path, **kwargs):
-        return requests.delete(self.base + path, headers=self.headers, **kwargs)
+        return requests.delete(self.base + path, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
 
     def create_tenant(self, slug=None, **extra):
         body = {"slug": slug or "t-" + uuid.uuid4().hex[:10], "displayName": "Tenant", "contactEmail": "ops@example.com"}
@@ -47,7 +47,7 @@ class Internal:
         return r.json()
 
 
-def signed_callback(env, body, msg_id=None, timestamp=None, secret=None, sent_body=None):
+def signed_callback(env, body, msg_id=None, timestamp=None, secret=None, sent_body=None, extra_headers=None):
     """A provisioning callback signed over `body`; `sent_body` sends other bytes with that signature."""
     payload = json.dumps(body)
     msg_id = msg_id or "msg_" + uuid.uuid4().hex
@@ -56,6 +56,6 @@ def signed_callback(env, body, msg_id=None, timestamp=None, secret=None, sent_bo
     signer = Webhook(secret or env["CONTROLPLANE_PROVISIONER_SECRET"])
     signature = signer.sign(msg_id, datetime.fromtimestamp(timestamp, tz=timezone.utc), payload)
     headers = {"content-type": "application/json", "webhook-id": msg_id,
-               "webhook-timestamp": str(int(timestamp)), "webhook-signature": signature}
+               "webhook-timestamp": str(int(timestamp)), "webhook-signature": signature, **(extra_headers or {})}
     data = payload if sent_body is None else json.dumps(sent_body)
     return requests.post(env["CONTROLPLANE_INTERNAL_URL"] + "/internal/provisioning/callbacks", data=data, headers=headers)
