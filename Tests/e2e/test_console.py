@@ -79,6 +79,9 @@ def test_a_reviewer_approves_a_trial_and_the_audit_log_says_who(env):
     listed = browser.get(env["CONTROLPLANE_INTERNAL_URL"] + r.headers["location"])  # back to the queue, with a notice
     assert f"/console/trials/{draft}/approve" not in listed.text and "Approved: the tenant is being provisioned." in listed.text
     assert f"trial_draft:{draft}" in browser.get(env["CONTROLPLANE_CONSOLE_URL"] + "audit").text
+    decided = browser.get(env["CONTROLPLANE_CONSOLE_URL"] + "trials?status=approved").text  # decided drafts, without the forms
+    assert f'href="/console/drafts/{draft}"' in decided and "/approve" not in decided and "reviewers decide" not in decided
+    assert browser.get(env["CONTROLPLANE_CONSOLE_URL"] + "trials?status=maybe").status_code == 400
 
 
 def test_changes_need_the_csrf_token_the_same_origin_and_the_role(env):

@@ -230,97 +230,12 @@ enum ConsoleHandlers {
         return redirect("/console/", cookie: "\(cookieName(context.request))=; Path=/; HttpOnly; SameSite=Strict\(secure); Max-Age=0")
     }
 
-    // MARK: pages
-
-    @Sendable static func overview(_ context: RequestContext) throws -> Response {
-        let viewer = try viewer(context)
-        let db = context.database
-        let waiting = try TrialDraftStore(db: db).count(status: "submitted")
-        let outboxes: [[String: Any]] = [
-            ["name": "webhooks", "pending": try WebhookOutboxStore(db: db).pendingCount(), "dead": try WebhookOutboxStore(db: db).deadCount(),
-             "link": "/console/webhooks"],
-            ["name": "emails", "pending": try EmailOutboxStore(db: db).pendingCount(), "dead": "—"],
-            ["name": "governance commands", "pending": try GovernanceCommandStore(db: db).pendingCount(), "dead": "—", "link": "/console/commands"],
-            ["name": "admin jobs", "pending": try AdminJobStore(db: db).pendingCount(), "dead": "—", "link": "/console/admin-jobs"],
-        ]
-        let regions: [[String: Any]] = try RegionStore(db: db).freshness().map {
-            ["id": $0.id, "health": $0.health, "behind": $0.secondsBehind < 0 ? "never" : String($0.secondsBehind)]
-        }
-        let tenants = try TenantStore(db: db).countsByStatus()
-        let commands = try GovernanceCommandStore(db: db).attentionCounts()
-        var data: [String: Any] = [
-            "trialsWaiting": waiting, "outboxes": outboxes, "regions": regions,
-            "tenants": tenants.map { ["status": $0.status, "count": $0.count, "failed": $0.status == TenantStatus.provisioningFailed.rawValue] },
-            "failedCommands": commands.failed, "unacknowledgedCommands": commands.unacknowledged,
-            "staleNodes": try NodeStore(db: db).staleCount(graceSeconds: context.settings.nodeStaleSeconds),
-            "reconnects": context.metrics.databaseReconnects.load(ordering: .relaxed),
-        ]
-        if let stats = context.metrics.serverStats {
-            let busy = stats.inFlightCount
-            data["workers"] = ["threads": stats.threadCount, "busy": busy, "idle": max(0, stats.threadCount - busy),
-                               "slow": stats.slowRequestCount]
-        }
-        return page("overview", title: "Overview", viewer: viewer, data: data, active: "overview", refreshSeconds: 30)
-    }
-
-    @Sendable static func trials(_ context: RequestContext) throws -> Response {
-        let viewer = try viewer(context)
-        let rows = try TrialDraftStore(db: context.database).reviewList(status: "submitted", after: nil, limit: 200).items
-        let canDecide = viewer.person.role >= .reviewer
-        let drafts: [[String: Any]] = rows.map { draft in
-            var row: [String: Any] = ["id": draft.id, "canDecide": canDecide, "csrf": viewer.csrf]
-            let texts: [(String, String?)] = [
-                ("companyName", draft.companyName), ("contactName", draft.contactName), ("workEmail", draft.workEmail),
-                ("country", draft.country), ("companySize", draft.companySize), ("useCase", draft.useCase),
-            ]
-            for (key, value) in texts { row[key] = value ?? "" }
-            row["submittedAt"] = shortTime(draft.submittedAt)
-            return row
-        }
-        return page("trials", title: "Trials to review", viewer: viewer, data: ["drafts": drafts], active: "trials",
-                    notice: context.request.queryValue("done").flatMap { notices[$0] })
-    }
-
-    @Sendable static func decideTrial(_ context: RequestContext) throws -> Response {
-        let viewer = try viewer(context)
-        let form = try change(context, viewer: viewer, needs: .reviewer)
-        let draft = context.parameter("draftId"), decision = context.parameter("decision")
-        let reason = form["reason"].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : String($0.prefix(500)) }
-        let review = TrialReview(db: context.database, actor: viewer.actor, traceId: context.traceId)  // audits the decision
-        switch decision {
-        case "approve": _ = try review.approve(draftId: draft, reason: reason)
-        case "reject":
-            guard let reason else { throw ConsoleRefusal(status: 422, title: "Not done", text: "A rejection needs a reason.") }
-            _ = try review.reject(draftId: draft, reason: reason)
-        default: throw ConsoleRefusal(status: 404, title: "Not found", text: "No such action.")
-        }
-        // The notice is named, not carried: a link cannot make the console say something else.
-        return redirect("/console/trials?done=\(decision)")
-    }
-
-    static let notices = ["approve": "Approved: the tenant is being provisioned.", "reject": "Rejected."]
+    // MARK: shared by the pages
 
     /// `2026-12-02 00:25:22.991955+00` → `2026-12-02 00:25:22 UTC` (sessions run in UTC).
     static func shortTime(_ text: String?) -> String {
         guard let text, text.utf8.count >= 19 else { return text ?? "" }
         return String(text.prefix(19)) + " UTC"
-    }
-
-    /// The audit log, newest first, searchable by actor, action, target and time.
-    @Sendable static func audit(_ context: RequestContext) throws -> Response {
-        let viewer = try viewer(context)
-        var query = context.query
-        let filter = AuditLogStore.Filter(actor: query.string("actor"), action: query.string("action"),
-                                          target: query.string("target", maxBytes: 300), since: query.timestamp("since"))
-        let cursor = query.cursor(parts: 1)
-        try query.finish()
-        let page = try AuditLogStore(db: context.database).list(filter, after: cursor, limit: 100)
-        let filters: [(String, String?)] = [("actor", filter.actor), ("action", filter.action), ("target", filter.target), ("since", filter.since)]
-        return self.page("audit", title: "Audit log", viewer: viewer, data: [
-            "entries": page.items.map(auditEntry), "actor": filter.actor ?? "", "action": filter.action ?? "",
-            "target": filter.target ?? "", "since": filter.since ?? "",
-            "next": nextPage("/console/audit", filters: filters, cursor: page.nextCursor) as Any,
-        ], active: "audit")
     }
 
     static func auditEntry(_ entry: AuditLogStore.Row) -> [String: String] {

@@ -165,7 +165,11 @@ enum ConsoleTemplates {
 
     static let trials = """
         {{>trialLinks}}
-        <p>Submitted drafts, oldest first. Approving creates the tenant and asks for its provisioning.</p>
+        <form class="filters" method="get" action="/console/trials">
+          <select name="status" aria-label="Status">{{#statuses}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/statuses}}</select>
+          <button type="submit">Show</button>
+        </form>
+        {{#queue}}<p>Submitted drafts, oldest first. Approving creates the tenant and asks for its provisioning.</p>{{/queue}}
         <table>
           <thead><tr><th>Company</th><th>Contact</th><th>Work email</th><th>Country</th><th>Size</th><th>Use case</th><th>Submitted</th><th>Decide</th></tr></thead>
           <tbody>
@@ -186,13 +190,14 @@ enum ConsoleTemplates {
                 <button type="submit">Reject</button>
               </form>
               {{/canDecide}}
-              {{^canDecide}}<span class="muted">reviewers decide</span>{{/canDecide}}
+              {{^canDecide}}{{#queue}}<span class="muted">reviewers decide</span>{{/queue}}{{/canDecide}}
             </td>
           </tr>
           {{/drafts}}
           {{^drafts}}<tr><td colspan="8">Nothing to review.</td></tr>{{/drafts}}
           </tbody>
         </table>
+        {{>pager}}
         """
 
     static let audit = """

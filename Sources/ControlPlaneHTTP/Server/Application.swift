@@ -166,13 +166,13 @@ public enum Routes {
 
         router.add("GET", "/internal/audit", operationId: "listAuditLog", OperationsHandlers.audit)
 
-        router.add("GET", "/console", operationId: "consoleOverview", ConsoleHandlers.guarded(ConsoleHandlers.overview))
+        router.add("GET", "/console", operationId: "consoleOverview", ConsoleHandlers.guarded(ConsoleOverviewPage.show))
         router.add("GET", "/console/login", operationId: "consoleSignIn", ConsoleHandlers.guarded(ConsoleHandlers.login))
         router.add("POST", "/console/logout", operationId: "consoleSignOut", ConsoleHandlers.guarded(ConsoleHandlers.logout))
-        router.add("GET", "/console/trials", operationId: "consoleTrials", ConsoleHandlers.guarded(ConsoleHandlers.trials))
+        router.add("GET", "/console/trials", operationId: "consoleTrials", ConsoleHandlers.guarded(ConsoleReviewQueuePage.trials))
         router.add("POST", "/console/trials/{draftId}/{decision}", operationId: "consoleDecideTrial",
-                   ConsoleHandlers.guarded(ConsoleHandlers.decideTrial))
-        router.add("GET", "/console/audit", operationId: "consoleAudit", ConsoleHandlers.guarded(ConsoleHandlers.audit))
+                   ConsoleHandlers.guarded(ConsoleReviewQueuePage.decideTrial))
+        router.add("GET", "/console/audit", operationId: "consoleAudit", ConsoleHandlers.guarded(ConsoleAuditPage.show))
         router.add("GET", "/console/drafts/{draftId}", operationId: "consoleTrialDraft", ConsoleHandlers.guarded(ConsoleTrialPages.draft))
         router.add("GET", "/console/signup-attempts", operationId: "consoleSignupAttempts", ConsoleHandlers.guarded(ConsoleTrialPages.attempts))
         router.add("GET", "/console/domains", operationId: "consoleDomains", ConsoleHandlers.guarded(ConsoleTrialPages.domains))

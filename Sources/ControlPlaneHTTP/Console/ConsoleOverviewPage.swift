@@ -1,0 +1,38 @@
+import ControlPlaneCore
+import FastCGI
+
+/// The console's first page: what waits for the operator, and how the system is doing.
+enum ConsoleOverviewPage {
+    typealias Console = ConsoleHandlers
+
+    @Sendable static func show(_ context: RequestContext) throws -> Response {
+        let viewer = try Console.viewer(context)
+        let db = context.database
+        let waiting = try TrialDraftStore(db: db).count(status: "submitted")
+        let outboxes: [[String: Any]] = [
+            ["name": "webhooks", "pending": try WebhookOutboxStore(db: db).pendingCount(), "dead": try WebhookOutboxStore(db: db).deadCount(),
+             "link": "/console/webhooks"],
+            ["name": "emails", "pending": try EmailOutboxStore(db: db).pendingCount(), "dead": "—"],
+            ["name": "governance commands", "pending": try GovernanceCommandStore(db: db).pendingCount(), "dead": "—", "link": "/console/commands"],
+            ["name": "admin jobs", "pending": try AdminJobStore(db: db).pendingCount(), "dead": "—", "link": "/console/admin-jobs"],
+        ]
+        let regions: [[String: Any]] = try RegionStore(db: db).freshness().map {
+            ["id": $0.id, "health": $0.health, "behind": $0.secondsBehind < 0 ? "never" : String($0.secondsBehind)]
+        }
+        let tenants = try TenantStore(db: db).countsByStatus()
+        let commands = try GovernanceCommandStore(db: db).attentionCounts()
+        var data: [String: Any] = [
+            "trialsWaiting": waiting, "outboxes": outboxes, "regions": regions,
+            "tenants": tenants.map { ["status": $0.status, "count": $0.count, "failed": $0.status == TenantStatus.provisioningFailed.rawValue] },
+            "failedCommands": commands.failed, "unacknowledgedCommands": commands.unacknowledged,
+            "staleNodes": try NodeStore(db: db).staleCount(graceSeconds: context.settings.nodeStaleSeconds),
+            "reconnects": context.metrics.databaseReconnects.load(ordering: .relaxed),
+        ]
+        if let stats = context.metrics.serverStats {
+            let busy = stats.inFlightCount
+            data["workers"] = ["threads": stats.threadCount, "busy": busy, "idle": max(0, stats.threadCount - busy),
+                               "slow": stats.slowRequestCount]
+        }
+        return Console.page("overview", title: "Overview", viewer: viewer, data: data, active: "overview", refreshSeconds: 30)
+    }
+}
