@@ -14,6 +14,13 @@ struct RetrySchedule {
         guard attempt >= 1, attempt <= delays.count else { return nil }
         return delays[attempt - 1] * Double.random(in: 0.9...1.1)
     }
+
+    /// The wait before probing an endpoint again after `failures` failed attempts in a row: the
+    /// schedule, then its last step for as long as the endpoint keeps failing.
+    func delay(afterFailures failures: Int) -> Double {
+        guard let last = delays.last else { return 0 }
+        return (failures >= 1 && failures <= delays.count ? delays[failures - 1] : last) * Double.random(in: 0.9...1.1)
+    }
 }
 
 /// What became of one outbox message in a run.

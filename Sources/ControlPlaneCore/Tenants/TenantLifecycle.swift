@@ -41,7 +41,14 @@ public enum TenantAction: String, Sendable {
     }
 }
 
-/// Every event type a webhook endpoint may subscribe to.
+/// Operational events about the webhooks themselves, sent only to endpoints that name them
+/// (never through `*`, and never to the endpoint they are about).
+public enum WebhookOperationalEvents {
+    public static let endpointDisabled = "webhook.endpoint.disabled", messageExhausted = "webhook.message.exhausted"
+    public static let all = [endpointDisabled, messageExhausted]
+}
+
+/// Every tenant event type a webhook endpoint may subscribe to.
 public enum TenantEvents {
     public static let all: [String] = [
         "tenant.created", "tenant.provisioning_requested", "tenant.activated", "tenant.provisioning_failed",

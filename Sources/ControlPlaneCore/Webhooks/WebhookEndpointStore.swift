@@ -11,16 +11,27 @@ public struct WebhookEndpointStore {
         public var problem: Problem { .notFound("No such webhook endpoint.") }
     }
 
-    /// What the API shows of an endpoint (never the secret).
+    /// What the API shows of an endpoint (never the secret), with its delivery state.
     public struct Row: PostgresRowDecodable, Sendable {
-        public static let columns = "id::text, url, array_to_string(events, ','), created_at, disabled_at IS NOT NULL"
+        public static let columns = """
+            id::text, url, array_to_string(events, ','), created_at, disabled_at IS NOT NULL, failing_since, next_attempt_at,
+            consecutive_failures, disabled_reason,
+            (SELECT count(*)::int FROM webhook_outbox o WHERE o.endpoint_id = webhook_endpoints.id AND o.status = 'pending')
+            """
         public let id: String, url: String, events: [String], createdAt: String, disabled: Bool
+        public let failingSince: String?, nextAttemptAt: String?, consecutiveFailures: Int, disabledReason: String?, backlog: Int
         public init(row: inout PostgresRowReader) throws {
             id = try row.next(); url = try row.next()
             events = try row.next(String.self).split(separator: ",").map(String.init)
-            createdAt = try row.next(); disabled = try row.next()
+            createdAt = try row.next(); disabled = try row.next(); failingSince = try row.next(); nextAttemptAt = try row.next()
+            consecutiveFailures = try row.next(); disabledReason = try row.next(); backlog = try row.next()
         }
+
+        /// healthy, failing (its backlog waits for the next probe) or disabled.
+        public var state: String { disabled ? "disabled" : failingSince == nil ? "healthy" : "failing" }
     }
+
+    public static let states = ["healthy", "failing", "disabled"]
 
     /// Stores the endpoint with its signing secret sealed under the ring's first key (the
     /// id is made here, since the sealed value is bound to it).
@@ -80,9 +91,50 @@ public struct WebhookEndpointStore {
         guard rows.affectedRows == 1 else { throw Failure.notFound }
     }
 
-    /// A receiver answered 410 Gone: it asks never to be called again.
-    public func disable(_ id: String) throws {
-        try db.query("UPDATE webhook_endpoints SET disabled_at = now() WHERE id = \(id)::uuid")
+    /// Stops deliveries to an endpoint (a 410 Gone, or failing for too long); false when it was
+    /// disabled already.
+    public func disable(_ id: String, reason: String) throws -> Bool {
+        try db.query("""
+            UPDATE webhook_endpoints SET disabled_at = now(), disabled_reason = \(reason) WHERE id = \(id)::uuid AND disabled_at IS NULL
+            """).affectedRows == 1
+    }
+
+    /// A delivery succeeded: the endpoint is healthy and its backlog goes on at once.
+    public func recordSuccess(_ id: String) throws {
+        try db.query("""
+            UPDATE webhook_endpoints SET consecutive_failures = 0, failing_since = NULL, next_attempt_at = NULL, last_attempt_at = now()
+            WHERE id = \(id)::uuid
+            """)
+    }
+
+    /// A delivery failed: the endpoint's whole backlog waits `delay` seconds for the next probe.
+    /// Returns the failures in a row and how long (seconds) the endpoint has been failing.
+    public func recordFailure(_ id: String, delaySeconds delay: Double) throws -> (failures: Int, failingSeconds: Double) {
+        let rows = try db.query("""
+            UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures + 1, failing_since = COALESCE(failing_since, now()),
+                   next_attempt_at = now() + make_interval(secs => \(delay)), last_attempt_at = now()
+            WHERE id = \(id)::uuid
+            RETURNING consecutive_failures, extract(epoch FROM now() - failing_since)::float8
+            """)
+        guard rows.count == 1 else { return (0, 0) }
+        return (try rows.decode(0, 0, as: Int.self), try rows.decode(0, 1, as: Double.self))
+    }
+
+    /// Endpoints by delivery state, with their pending messages (metrics: bounded labels).
+    public func stateCounts() throws -> [(state: String, endpoints: Int, pending: Int)] {
+        let rows = try db.query("""
+            SELECT CASE WHEN e.disabled_at IS NOT NULL THEN 'disabled' WHEN e.failing_since IS NOT NULL THEN 'failing' ELSE 'healthy' END,
+                   count(*)::int, COALESCE(sum(p.pending), 0)::int
+            FROM webhook_endpoints e
+            LEFT JOIN (SELECT endpoint_id, count(*) AS pending FROM webhook_outbox WHERE status = 'pending' GROUP BY endpoint_id) p
+                   ON p.endpoint_id = e.id
+            WHERE e.deleted_at IS NULL GROUP BY 1
+            """, retryOnConnectionLoss: true)
+        var counts = Dictionary(uniqueKeysWithValues: Self.states.map { ($0, (0, 0)) })
+        for row in 0..<rows.count {
+            counts[try rows.decode(row, 0, as: String.self)] = (try rows.decode(row, 1, as: Int.self), try rows.decode(row, 2, as: Int.self))
+        }
+        return Self.states.map { ($0, counts[$0]!.0, counts[$0]!.1) }
     }
 
     /// One endpoint not deleted.
@@ -98,7 +150,11 @@ public struct WebhookEndpointStore {
     public func setEnabled(_ id: String, _ enabled: Bool) throws -> Row {
         guard TenantValidation.isUUID(id),
               let row = try db.query("""
-                UPDATE webhook_endpoints SET disabled_at = CASE WHEN \(enabled) THEN NULL ELSE COALESCE(disabled_at, now()) END
+                UPDATE webhook_endpoints SET disabled_at = CASE WHEN \(enabled) THEN NULL ELSE COALESCE(disabled_at, now()) END,
+                       disabled_reason = CASE WHEN \(enabled) THEN NULL ELSE COALESCE(disabled_reason, 'by an operator') END,
+                       failing_since = CASE WHEN \(enabled) THEN NULL ELSE failing_since END,
+                       consecutive_failures = CASE WHEN \(enabled) THEN 0 ELSE consecutive_failures END,
+                       next_attempt_at = CASE WHEN \(enabled) THEN NULL ELSE next_attempt_at END
                 WHERE id = \(id)::uuid AND deleted_at IS NULL RETURNING \(columns: Row.self)
                 """).first(Row.self) else { throw Failure.notFound }
         return row

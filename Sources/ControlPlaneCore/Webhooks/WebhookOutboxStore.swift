@@ -30,15 +30,17 @@ public struct WebhookOutboxStore {
     public struct Due: PostgresRowDecodable, Sendable {
         public static let columns = """
             o.id, o.message_id, o.payload, o.attempts, e.url, e.secret, e.secret_sealed, e.id::text,
-            (e.deleted_at IS NOT NULL OR e.disabled_at IS NOT NULL)
+            (e.deleted_at IS NOT NULL OR e.disabled_at IS NOT NULL), e.consecutive_failures
             """
         public let id: Int64, messageId: String, payload: String, attempts: Int
         /// The endpoint's secret: in clear only for rows not yet resealed since migration 0009.
         public let url: String, secret: String?, secretSealed: [UInt8]?, endpointId: String, endpointGone: Bool
+        /// Failed attempts in a row at this endpoint, before this one.
+        public let endpointFailures: Int
         public init(row: inout PostgresRowReader) throws {
             id = try row.next(); messageId = try row.next(); payload = try row.next(); attempts = try row.next()
             url = try row.next(); secret = try row.next(); secretSealed = try row.next(); endpointId = try row.next()
-            endpointGone = try row.next()
+            endpointGone = try row.next(); endpointFailures = try row.next()
         }
 
         /// The signing secret, opened with the ring when it is sealed.
@@ -52,14 +54,18 @@ public struct WebhookOutboxStore {
     /// Advisory-lock namespace of webhook endpoints being called ("WH").
     static let endpointLockNamespace: Int32 = 0x5748
 
-    /// Claims the next due message of an endpoint nobody is calling, on any host: the
-    /// endpoint is held by a transaction-level advisory lock until this transaction (the
-    /// delivery) ends, so an endpoint has one message in flight and gets them in order of
-    /// creation (a retry goes when it is due); a slow endpoint holds one worker.
+    /// Claims the next message of an endpoint that is due and that nobody is calling, on any
+    /// host. The endpoint is the unit of failure: a failing one is not due until its own next
+    /// attempt (one probe per retry interval), and its messages go strictly in order, the oldest
+    /// pending first. Endpoints are taken healthy first, then least recently attempted, so
+    /// failing or hanging endpoints cannot crowd out a live one. The endpoint stays held by a
+    /// transaction-level advisory lock until this transaction (the delivery) ends.
     public func claimNext() throws -> Due? {
         let endpoints = try db.query("""
-            SELECT endpoint_id::text FROM webhook_outbox WHERE status = 'pending' AND next_attempt_at <= now()
-            GROUP BY endpoint_id ORDER BY min(next_attempt_at) LIMIT 64
+            SELECT e.id::text FROM webhook_endpoints e
+            WHERE (e.next_attempt_at IS NULL OR e.next_attempt_at <= now())
+              AND EXISTS (SELECT 1 FROM webhook_outbox o WHERE o.endpoint_id = e.id AND o.status = 'pending' AND o.next_attempt_at <= now())
+            ORDER BY e.failing_since IS NOT NULL, e.last_attempt_at NULLS FIRST, e.id LIMIT 64
             """).column(0, as: String.self)
         for endpoint in endpoints where try db.tryTransactionLock(namespace: Self.endpointLockNamespace, name: endpoint) {
             // SKIP LOCKED only guards against tools that lock a row by hand; deliverers hold the endpoint first.
@@ -67,12 +73,54 @@ public struct WebhookOutboxStore {
                 SELECT \(columns: Due.self)
                 FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint_id
                 WHERE o.endpoint_id = \(endpoint)::uuid AND o.status = 'pending' AND o.next_attempt_at <= now()
+                  AND (e.next_attempt_at IS NULL OR e.next_attempt_at <= now())
                 ORDER BY o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED
                 """).first(Due.self) {
                 return due
             }
         }
         return nil
+    }
+
+    /// A failed attempt of a message that stays queued: its endpoint's retry time decides when
+    /// it goes again (see `WebhookEndpointStore.recordFailure`).
+    public func recordFailedAttempt(_ id: Int64, attempts: Int, error: String) throws {
+        try db.query("UPDATE webhook_outbox SET attempts = \(attempts), last_error = \(error) WHERE id = \(id)")
+    }
+
+    /// Dead-letters an endpoint's oldest pending messages past the newest `keep`; returns their
+    /// webhook-ids (a bounded backlog: a dead endpoint cannot grow the outbox without end).
+    public func deadLetterBeyond(endpointId: String, keep: Int) throws -> [String] {
+        try db.query("""
+            UPDATE webhook_outbox SET status = 'dead', last_error = \("backlog over \(keep) messages: the oldest are dropped")
+            WHERE id IN (SELECT id FROM webhook_outbox WHERE endpoint_id = \(endpointId)::uuid AND status = 'pending'
+                         ORDER BY id DESC OFFSET \(keep))
+            RETURNING message_id
+            """).column(0, as: String.self)
+    }
+
+    /// Every pending message of an endpoint that is gone (deleted or disabled) dies at once.
+    public func deadLetterAll(endpointId: String, error: String) throws -> Int {
+        try db.query("""
+            UPDATE webhook_outbox SET status = 'dead', last_error = \(error) WHERE endpoint_id = \(endpointId)::uuid AND status = 'pending'
+            """).affectedRows
+    }
+
+    /// An operational event, to the endpoints that subscribed to it by name (not through `*`),
+    /// other than the one it is about.
+    public func enqueueOperational(event: String, about endpointId: String, data: [UInt8]) throws {
+        var json = JSONWriter(capacity: data.count + 96)
+        json.beginObject()
+        json.key("type"); json.string(event)
+        json.key("timestamp"); json.string(Logger.timestamp())
+        json.key("data"); json.raw(data)
+        json.endObject()
+        let messageId = "msg_" + Base64.encode(SecureRandom.bytes(18), url: true)
+        try db.query("""
+            INSERT INTO webhook_outbox (message_id, endpoint_id, event_type, payload)
+            SELECT \(messageId), id, \(event), \(String(decoding: json.bytes, as: UTF8.self)) FROM webhook_endpoints
+            WHERE deleted_at IS NULL AND disabled_at IS NULL AND \(event) = ANY (events) AND id <> \(endpointId)::uuid
+            """)
     }
 
     public func markDelivered(_ id: Int64, attempts: Int) throws {
@@ -86,14 +134,6 @@ public struct WebhookOutboxStore {
     public func markDead(_ id: Int64, attempts: Int?, error: String) throws {
         try db.query("""
             UPDATE webhook_outbox SET status = 'dead', attempts = COALESCE(\(attempts), attempts), last_error = \(error)
-            WHERE id = \(id)
-            """)
-    }
-
-    public func reschedule(_ id: Int64, attempts: Int, error: String, afterSeconds delay: Double) throws {
-        try db.query("""
-            UPDATE webhook_outbox SET attempts = \(attempts), last_error = \(error),
-                   next_attempt_at = now() + make_interval(secs => \(delay))
             WHERE id = \(id)
             """)
     }

@@ -246,7 +246,7 @@ enum ConsoleTemplates {
         button.danger { background: #c33; color: #fff; border: 0; padding: .3rem .8rem; border-radius: .2rem; }
         pre.payload { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 24rem; overflow: auto; }
         .actions form { display: inline-flex; gap: .3rem; margin: .2rem .6rem .2rem 0; } ol.attempts { margin: 0; padding-left: 1.2rem; }
-        .status-dead, .status-FAILED, .status-UNACKNOWLEDGED, .status-STALE, .status-provisioning_failed { color: #c33; font-weight: 700; }
+        .status-dead, .status-failing, .status-disabled, .status-FAILED, .status-UNACKNOWLEDGED, .status-STALE, .status-provisioning_failed { color: #c33; font-weight: 700; }
 
         """
 }

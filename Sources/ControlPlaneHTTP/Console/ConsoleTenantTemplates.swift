@@ -48,10 +48,10 @@ extension ConsoleTemplates {
 
     static let webhooks = """
         <table>
-          <thead><tr><th>URL</th><th>Events</th><th>State</th><th>Created</th></tr></thead>
+          <thead><tr><th>URL</th><th>Events</th><th>State</th><th>Failing since</th><th>Next probe</th><th>Backlog</th><th>Created</th></tr></thead>
           <tbody>
-          {{#endpoints}}<tr><td class="wrap"><a href="/console/webhooks/{{id}}">{{url}}</a></td><td class="wrap">{{events}}</td><td class="status-{{state}}">{{state}}</td><td class="nowrap">{{createdAt}}</td></tr>{{/endpoints}}
-          {{^endpoints}}<tr><td colspan="4">No endpoints.</td></tr>{{/endpoints}}
+          {{#endpoints}}<tr><td class="wrap"><a href="/console/webhooks/{{id}}">{{url}}</a></td><td class="wrap">{{events}}</td><td class="status-{{state}}">{{state}}</td><td class="nowrap">{{failingSince}}</td><td class="nowrap">{{nextAttemptAt}}</td><td>{{backlog}}</td><td class="nowrap">{{createdAt}}</td></tr>{{/endpoints}}
+          {{^endpoints}}<tr><td colspan="7">No endpoints.</td></tr>{{/endpoints}}
           </tbody>
         </table>
         {{>pager}}
@@ -74,7 +74,9 @@ extension ConsoleTemplates {
 
     static let webhook = """
         <dl class="facts"><dt>URL</dt><dd>{{url}}</dd><dt>Events</dt><dd>{{events}}</dd><dt>Id</dt><dd>{{id}}</dd><dt>Created</dt><dd>{{createdAt}}</dd>
-          <dt>State</dt><dd>{{#disabled}}<span class="status-dead">disabled</span>{{/disabled}}{{^disabled}}enabled{{/disabled}}</dd></dl>
+          <dt>State</dt><dd class="status-{{state}}">{{state}}{{#disabled}} ({{disabledReason}}){{/disabled}}</dd>
+          {{#failing}}<dt>Failing since</dt><dd>{{failingSince}}, {{failures}} attempts in a row; the backlog waits for the next probe at {{nextAttemptAt}}</dd>{{/failing}}
+          <dt>Backlog</dt><dd>{{backlog}} pending</dd></dl>
         {{#canAct}}
         <div class="actions">
           <form method="post" action="/console/webhooks/{{id}}/{{#disabled}}enable{{/disabled}}{{^disabled}}disable{{/disabled}}">

@@ -12,13 +12,17 @@ enum ConsoleWebhookPages {
         let cursor = query.cursor(parts: 2)
         try query.finish()
         let page = try WebhookEndpointStore(db: context.database).list(after: cursor, limit: 50)
-        let endpoints: [[String: Any]] = page.items.map {
-            ["id": $0.id, "url": $0.url, "events": $0.events.joined(separator: ", "), "createdAt": Console.shortTime($0.createdAt),
-             "state": $0.disabled ? "disabled" : "enabled"]
-        }
+        let endpoints: [[String: Any]] = page.items.map(delivery)
         return Console.page("webhooks", title: "Webhook endpoints", viewer: viewer, data: [
             "endpoints": endpoints, "next": Console.nextPage("/console/webhooks", filters: [], cursor: page.nextCursor) as Any,
         ], active: "webhooks")
+    }
+
+    /// An endpoint with its delivery state, as the console shows it.
+    static func delivery(_ endpoint: WebhookEndpointStore.Row) -> [String: Any] {
+        ["id": endpoint.id, "url": endpoint.url, "events": endpoint.events.joined(separator: ", "), "createdAt": Console.shortTime(endpoint.createdAt),
+         "state": endpoint.state, "failingSince": Console.shortTime(endpoint.failingSince), "nextAttemptAt": Console.shortTime(endpoint.nextAttemptAt),
+         "failures": endpoint.consecutiveFailures, "backlog": endpoint.backlog, "disabledReason": endpoint.disabledReason ?? ""]
     }
 
     /// A message as the console's tables show it (tenant and endpoint pages).
@@ -53,12 +57,13 @@ enum ConsoleWebhookPages {
             }
             return row
         }
-        return Console.page("webhook", title: "Webhook endpoint", viewer: viewer, data: [
-            "id": endpoint.id, "url": endpoint.url, "events": endpoint.events.joined(separator: ", "),
-            "createdAt": Console.shortTime(endpoint.createdAt), "disabled": endpoint.disabled, "canAct": canAct, "csrf": viewer.csrf,
+        var data = delivery(endpoint)
+        data.merge([
+            "disabled": endpoint.disabled, "failing": endpoint.failingSince != nil, "canAct": canAct, "csrf": viewer.csrf,
             "messages": messages, "statuses": WebhookOutboxStore.statuses.map { ["value": $0, "selected": $0 == status] },
             "next": Console.nextPage("/console/webhooks/\(id)", filters: [("status", status)], cursor: page.nextCursor) as Any,
-        ], active: "webhooks", notice: notice)
+        ]) { _, new in new }
+        return Console.page("webhook", title: "Webhook endpoint", viewer: viewer, data: data, active: "webhooks", notice: notice)
     }
 
     static let notices = ["enable": "Enabled: new events are delivered again.", "disable": "Disabled: no new messages are queued.",

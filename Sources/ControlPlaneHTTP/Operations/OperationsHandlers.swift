@@ -18,6 +18,13 @@ enum OperationsHandlers {
                       ("admin_job", try AdminJobStore(db: db).pendingCount())]
         out += "# HELP controlplane_outbox_pending Messages waiting in each outbox.\n# TYPE controlplane_outbox_pending gauge\n"
         for (outbox, count) in depths { out += "controlplane_outbox_pending{outbox=\"\(outbox)\"} \(count)\n" }
+        let endpointStates = try WebhookEndpointStore(db: db).stateCounts()
+        out += "# HELP controlplane_webhook_endpoints Webhook endpoints by delivery state (failing: waiting for the next probe).\n"
+        out += "# TYPE controlplane_webhook_endpoints gauge\n"
+        for entry in endpointStates { out += "controlplane_webhook_endpoints{state=\"\(entry.state)\"} \(entry.endpoints)\n" }
+        out += "# HELP controlplane_webhook_endpoint_backlog Pending webhook messages by their endpoint's delivery state.\n"
+        out += "# TYPE controlplane_webhook_endpoint_backlog gauge\n"
+        for entry in endpointStates { out += "controlplane_webhook_endpoint_backlog{state=\"\(entry.state)\"} \(entry.pending)\n" }
         out += "# HELP controlplane_admin_jobs Admin jobs by status (FAILED includes runners lost).\n# TYPE controlplane_admin_jobs gauge\n"
         let jobs = try AdminJobStore(db: db).countsByStatus()
         for status in ["PENDING", "RUNNING", "SUCCEEDED", "FAILED"] { out += "controlplane_admin_jobs{status=\"\(status)\"} \(jobs[status] ?? 0)\n" }

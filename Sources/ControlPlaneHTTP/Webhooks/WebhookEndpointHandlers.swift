@@ -18,8 +18,9 @@ enum WebhookEndpointHandlers {
         if let p = urlProblem(body.url) { problems.append(.init(name: "url", reason: p)) }
         if body.events.isEmpty || body.events.count > 50 {
             problems.append(.init(name: "events", reason: "must list 1 to 50 event types"))
-        } else if let unknown = body.events.first(where: { $0 != "*" && !TenantEvents.all.contains($0) }) {
-            problems.append(.init(name: "events", reason: "\(unknown.prefix(64)) is not an event type; known: \(TenantEvents.all.joined(separator: ", ")), or *"))
+        } else if let unknown = body.events.first(where: { $0 != "*" && !TenantEvents.all.contains($0) && !WebhookOperationalEvents.all.contains($0) }) {
+            let known = (TenantEvents.all + WebhookOperationalEvents.all).joined(separator: ", ")
+            problems.append(.init(name: "events", reason: "\(unknown.prefix(64)) is not an event type; known: \(known), or *"))
         }
         guard problems.isEmpty else { throw Problem.validation(problems) }
         // Resolved now (and again at every delivery): no receiver inside the network.
@@ -59,6 +60,12 @@ enum WebhookEndpointHandlers {
             json.key("events"); json.beginArray(); endpoint.events.forEach { json.string($0) }; json.endArray()
             json.key("createdAt"); json.timestamp(endpoint.createdAt)
             json.key("disabled"); json.bool(endpoint.disabled)
+            json.key("state"); json.string(endpoint.state)
+            json.key("failingSince"); json.timestamp(endpoint.failingSince)
+            json.key("nextAttemptAt"); json.timestamp(endpoint.nextAttemptAt)
+            json.key("consecutiveFailures"); json.int(endpoint.consecutiveFailures)
+            json.key("disabledReason"); json.string(endpoint.disabledReason)
+            json.key("backlog"); json.int(endpoint.backlog)
             json.endObject()
         })
     }
