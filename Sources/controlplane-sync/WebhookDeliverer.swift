@@ -120,6 +120,7 @@ struct WebhookDeliverer {
     private func disable(_ endpoints: WebhookEndpointStore, _ outbox: WebhookOutboxStore, message: WebhookOutboxStore.Due,
                          reason: String) throws {
         guard try endpoints.disable(message.endpointId, reason: reason) else { return }
+        let dropped = try outbox.deadLetterAll(endpointId: message.endpointId, error: "endpoint disabled: \(reason)")
         var data = JSONWriter()
         data.beginObject()
         data.key("endpointId"); data.string(message.endpointId)
@@ -127,7 +128,8 @@ struct WebhookDeliverer {
         data.key("reason"); data.string(reason)
         data.endObject()
         try outbox.enqueueOperational(event: WebhookOperationalEvents.endpointDisabled, about: message.endpointId, data: data.bytes)
-        logger.warning("webhook endpoint disabled", ["endpointId": .string(message.endpointId), "reason": .string(reason)])
+        logger.warning("webhook endpoint disabled", ["endpointId": .string(message.endpointId), "reason": .string(reason),
+                                                      "backlogDropped": .int(dropped)])
     }
 
     /// Tells the endpoints subscribed to `webhook.message.exhausted` which messages will not be delivered.

@@ -89,13 +89,15 @@ public struct WebhookOutboxStore {
     }
 
     /// Dead-letters an endpoint's oldest pending messages past the newest `keep`; returns their
-    /// webhook-ids (a bounded backlog: a dead endpoint cannot grow the outbox without end).
+    /// webhook-ids, oldest first (a bounded backlog: a dead endpoint cannot grow the outbox without end).
     public func deadLetterBeyond(endpointId: String, keep: Int) throws -> [String] {
         try db.query("""
-            UPDATE webhook_outbox SET status = 'dead', last_error = \("backlog over \(keep) messages: the oldest are dropped")
-            WHERE id IN (SELECT id FROM webhook_outbox WHERE endpoint_id = \(endpointId)::uuid AND status = 'pending'
-                         ORDER BY id DESC OFFSET \(keep))
-            RETURNING message_id
+            WITH dropped AS (
+                UPDATE webhook_outbox SET status = 'dead', last_error = \("backlog over \(keep) messages: the oldest are dropped")
+                WHERE id IN (SELECT id FROM webhook_outbox WHERE endpoint_id = \(endpointId)::uuid AND status = 'pending'
+                             ORDER BY id DESC OFFSET \(keep))
+                RETURNING id, message_id)
+            SELECT message_id FROM dropped ORDER BY id
             """).column(0, as: String.self)
     }
 
