@@ -232,8 +232,8 @@ enum ConsoleTemplates {
         body { font: 15px/1.45 system-ui, sans-serif; margin: 0; }
         header { display: flex; gap: 1.5rem; align-items: center; padding: .6rem 1.2rem; border-bottom: 1px solid #8884; }
         header .brand { font-weight: 700; text-decoration: none; color: inherit; }
-        nav a { margin-right: .8rem; } nav a[aria-current] { font-weight: 700; }
-        .signout { margin-left: auto; } main { padding: 1rem 1.2rem; max-width: 90rem; }
+        nav { display: flex; flex-wrap: wrap; gap: .2rem .8rem; } nav a[aria-current] { font-weight: 700; }
+        .signout { margin-left: auto; white-space: nowrap; } main { padding: 1rem 1.2rem; max-width: 90rem; }
         table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid #8883; vertical-align: top; }
         td form { display: flex; gap: .3rem; margin: .15rem 0; } .cards { display: flex; gap: 1rem; list-style: none; padding: 0; flex-wrap: wrap; }
         .cards li { border: 1px solid #8885; border-radius: .4rem; padding: .6rem .9rem; } .notice { background: #2457c522; padding: .5rem .8rem; }
