@@ -194,6 +194,16 @@ def test_a_region_and_its_jobs_appear_after_a_sweep_with_the_exact_payload_bytes
     assert download.headers["content-disposition"].startswith("attachment")
     assert download.headers["repr-digest"] == "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
     page(env, viewer, f"jobs/{region}/job-exact/payload?revision=9", status=404)
+    # Three more revisions: the newest three are shown inline, the oldest only as a download.
+    sql(env, f"""INSERT INTO job_revisions (region_id, job_id, revision, status, updated_at, updated_at_text, payload, payload_sha256)
+                 SELECT '{region}', 'job-exact', r, 'COMPLETED', now(), '2026-11-2' || r || 'T10:00:00Z', p, sha256(p)
+                 FROM generate_series(2, 4) AS r, LATERAL (SELECT convert_to('{{"revision": ' || r || '}}', 'UTF8') AS p) x;
+                 UPDATE jobs SET current_revision = 4 WHERE region_id = '{region}' AND job_id = 'job-exact'""",
+        url_key="CONTROLPLANE_SYNC_DATABASE_URL")  # only the sync writes job data
+    job = page(env, viewer, f"jobs/{region}/job-exact").text
+    assert re.findall(r'<pre class="payload">([^<]*)</pre>', job) == ['{&quot;revision&quot;: 4}', '{&quot;revision&quot;: 3}',
+                                                                      '{&quot;revision&quot;: 2}']
+    assert job.count("Older revision: download it") == 1 and "payload?revision=1" in job
 
 
 def test_an_operator_syncs_now_and_issues_commands_high_impact_ones_confirmed(env, registry, control):  # noqa: F811
