@@ -418,3 +418,34 @@ def test_no_token_ever_reaches_the_backend_log(env):
         text = f.read()
     assert env["CONTROLPLANE_INTERNAL_TOKEN"] not in text
     assert "cpst_" not in text
+
+
+def test_a_callback_signed_with_any_listed_provisioner_secret_is_accepted(env, api, backend_factory):
+    """A rotation: CONTROLPLANE_PROVISIONER_SECRETS lists the new secret and the old one; a
+    callback signed with either is accepted, with neither refused (401), and a bad list stops
+    the backend from starting."""
+    from datetime import datetime, timezone
+    import fcgi_client as fcgi
+    old, new, other = ("whsec_" + base64.b64encode(os.urandom(32)).decode() for _ in range(3))
+    backend = backend_factory(extra={"CONTROLPLANE_PROVISIONER_SECRETS": f"{new}, {old}"})
+
+    def callback(secret, tenant):
+        payload = json.dumps({"tenantId": tenant, "event": "site.failed", "error": "rotation test"}).encode()
+        msg_id, now = "msg_" + uuid.uuid4().hex, datetime.now(tz=timezone.utc)
+        signature = Webhook(secret).sign(msg_id, now, payload.decode())
+        params = fcgi.request_params("POST", "/internal/provisioning/callbacks", body_length=len(payload), content_type="application/json",
+                                     extra={"HTTP_WEBHOOK_ID": msg_id, "HTTP_WEBHOOK_TIMESTAMP": str(int(now.timestamp())),
+                                            "HTTP_WEBHOOK_SIGNATURE": signature})
+        status, _, body = fcgi.roundtrip(backend.socket_path, params, payload)
+        return status, body
+
+    for secret in (old, new):
+        tenant = api.create_tenant()["id"]
+        status, body = callback(secret, tenant)
+        assert status == 200, body
+        assert sql(env, f"SELECT status FROM tenants_master WHERE id = '{tenant}'").stdout.strip() == "provisioning_failed"
+    tenant = api.create_tenant()["id"]
+    assert callback(other, tenant)[0] == 401
+    assert sql(env, f"SELECT status FROM tenants_master WHERE id = '{tenant}'").stdout.strip() == "provisioning"
+    broken = backend_factory(extra={"CONTROLPLANE_PROVISIONER_SECRETS": f"{new},not-a-secret"}, expect_start=False)
+    assert broken.process.wait(30) != 0 and "CONTROLPLANE_PROVISIONER_SECRETS" in broken.log_text()

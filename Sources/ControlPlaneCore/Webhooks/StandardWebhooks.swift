@@ -31,13 +31,20 @@ public enum StandardWebhooks {
     /// Checks the three headers against the exact body bytes, in constant time per signature.
     public static func verify(key: [UInt8], id: String?, timestamp: String?, signatures: String?, body: [UInt8],
                               now: Int = Int(Date().timeIntervalSince1970)) -> Result<Void, VerificationFailure> {
+        verify(keys: [key], id: id, timestamp: timestamp, signatures: signatures, body: body, now: now)
+    }
+
+    /// The same with several keys (a secret rotation): any key's signature passes.
+    public static func verify(keys: [[UInt8]], id: String?, timestamp: String?, signatures: String?, body: [UInt8],
+                              now: Int = Int(Date().timeIntervalSince1970)) -> Result<Void, VerificationFailure> {
         guard let id, !id.isEmpty, let timestamp, let signatures else { return .failure(.missingHeaders) }
         guard let seconds = Int(timestamp), timestamp.utf8.count <= 12 else { return .failure(.malformedTimestamp) }
         guard abs(now - seconds) <= toleranceSeconds else { return .failure(.timestampOutOfTolerance) }
-        let expected = Array(signature(key: key, id: id, timestamp: seconds, body: body).utf8)
+        let candidates = signatures.split(separator: " ").filter { $0.hasPrefix("v1,") }.map { Array($0.utf8) }
         var matched = false
-        for candidate in signatures.split(separator: " ") where candidate.hasPrefix("v1,") {
-            if constantTimeEquals(Array(candidate.utf8), expected) { matched = true }
+        for key in keys {
+            let expected = Array(signature(key: key, id: id, timestamp: seconds, body: body).utf8)
+            for candidate in candidates where constantTimeEquals(candidate, expected) { matched = true }
         }
         return matched ? .success(()) : .failure(.badSignature)
     }

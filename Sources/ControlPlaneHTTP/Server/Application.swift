@@ -11,7 +11,12 @@ public struct ApplicationSettings: Sendable {
     /// How long a worker trusts a token lookup (revocations take effect within this).
     public var tokenCacheSeconds: Int
     /// `whsec_…` secret the provisioner signs its callbacks with.
-    public var provisionerSecret: String?
+    public var provisionerSecret: String? {
+        didSet { provisionerSecrets = provisionerSecret.map { [$0] } ?? [] }
+    }
+    /// Every secret a provisioning callback may be signed with (`CONTROLPLANE_PROVISIONER_SECRETS`,
+    /// comma-separated, for a rotation: the new one and the old one until the provisioner moved).
+    public var provisionerSecrets: [String] = []
     /// SHA-256 of each accepted `PPOS_CONTROL_TOKEN` (several during a rotation).
     public var controlTokenHashes: [[UInt8]] = []
     /// A node without a heartbeat for this long is STALE.
@@ -40,6 +45,7 @@ public struct ApplicationSettings: Sendable {
         self.accessLog = accessLog
         self.tokenCacheSeconds = tokenCacheSeconds
         self.provisionerSecret = provisionerSecret
+        provisionerSecrets = provisionerSecret.map { [$0] } ?? []
     }
 
     public init(environment: Environment) throws {
@@ -71,6 +77,14 @@ public struct ApplicationSettings: Sendable {
         consoleProxySignIn = try environment.bool("CONTROLPLANE_CONSOLE_PROXY_SIGN_IN", default: false)
         if let secret = provisionerSecret, StandardWebhooks.key(fromSecret: secret) == nil {
             throw ConfigurationError.invalid(key: "CONTROLPLANE_PROVISIONER_SECRET", expected: "whsec_ followed by base64 of 24 to 64 bytes")
+        }
+        if let list = try environment.secret("CONTROLPLANE_PROVISIONER_SECRETS") {
+            let secrets = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !secrets.isEmpty, secrets.count <= 8, secrets.allSatisfy({ StandardWebhooks.key(fromSecret: $0) != nil }) else {
+                throw ConfigurationError.invalid(key: "CONTROLPLANE_PROVISIONER_SECRETS",
+                                                 expected: "1 to 8 comma-separated whsec_ secrets (base64 of 24 to 64 bytes each)")
+            }
+            provisionerSecrets = secrets
         }
     }
 }

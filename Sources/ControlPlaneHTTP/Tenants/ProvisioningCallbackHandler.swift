@@ -4,7 +4,7 @@ import Foundation
 import Postgres
 
 /// `POST /internal/provisioning/callbacks`: the provisioner reports progress, signed per
-/// Standard Webhooks with `CONTROLPLANE_PROVISIONER_SECRET`. A `webhook-id` is applied once:
+/// Standard Webhooks with `CONTROLPLANE_PROVISIONER_SECRET` (or any of `…_SECRETS`, during a rotation). A `webhook-id` is applied once:
 /// a replay answers 200 and changes nothing.
 enum ProvisioningCallbackHandler {
     struct Body: Decodable {
@@ -15,11 +15,12 @@ enum ProvisioningCallbackHandler {
     }
 
     @Sendable static func receive(_ context: RequestContext) throws -> Response {
-        guard let secret = context.settings.provisionerSecret, let key = StandardWebhooks.key(fromSecret: secret) else {
+        let keys = context.settings.provisionerSecrets.compactMap(StandardWebhooks.key(fromSecret:))
+        guard !keys.isEmpty else {
             throw Problem(503, type: .callbacksNotConfigured, detail: "Provisioning callbacks are not configured on this server.")
         }
         let headers = context.request.headers
-        switch StandardWebhooks.verify(key: key, id: headers["webhook-id"], timestamp: headers["webhook-timestamp"],
+        switch StandardWebhooks.verify(keys: keys, id: headers["webhook-id"], timestamp: headers["webhook-timestamp"],
                                        signatures: headers["webhook-signature"], body: context.request.body) {
         case .success: break
         case .failure(let failure):
