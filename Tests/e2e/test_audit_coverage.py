@@ -100,6 +100,20 @@ def call(s, op, t):
     if op == "deleteWebhookEndpoint":
         assert s.api.delete(f"/internal/webhook-endpoints/{s.endpoint()}", headers=h).status_code == 204
         return service
+    if op == "testWebhookEndpoint":
+        assert s.api.post(f"/internal/webhook-endpoints/{s.endpoint()}/test", headers=h).status_code == 202
+        return service
+    if op == "recoverWebhookEndpoint":
+        r = s.api.post(f"/internal/webhook-endpoints/{s.endpoint()}/recover", {"since": "2026-01-01T00:00:00Z"}, headers=h)
+        assert r.status_code == 202, r.text
+        return service
+    if op == "resendWebhookMessage":
+        endpoint = s.endpoint()
+        s.tenant()  # a tenant.created message to the endpoint
+        message = sql(s.env, f"SELECT message_id FROM webhook_outbox WHERE endpoint_id = '{endpoint}' LIMIT 1").stdout.strip()
+        r = s.api.post(f"/internal/webhook-messages/{message}/resend", {"endpointId": endpoint}, headers=h)
+        assert r.status_code == 202, r.text
+        return service
     if op in ("approveManualApproval", "rejectManualApproval"):
         verb = "approve" if op == "approveManualApproval" else "reject"
         r = s.api.post(f"/internal/trial/manual-approvals/{submitted_draft(s.env)}/{verb}", {"reason": "coverage"}, headers=h)
@@ -191,7 +205,8 @@ def call(s, op, t):
 
 
 COVERED = ["createTenant", "suspendTenant", "resumeTenant", "deprovisionTenant", "retryTenantProvisioning", "patchTenantConnectorMetadata",
-           "receiveProvisioningCallback", "createWebhookEndpoint", "deleteWebhookEndpoint", "approveManualApproval", "rejectManualApproval",
+           "receiveProvisioningCallback", "createWebhookEndpoint", "deleteWebhookEndpoint", "testWebhookEndpoint", "recoverWebhookEndpoint",
+           "resendWebhookMessage", "approveManualApproval", "rejectManualApproval",
            "addEmailDomain", "importEmailDomains", "deleteEmailDomain", "createRegion", "updateRegion", "deleteRegion", "createCommand",
            "acknowledgeCommand", "createAdminJob", "consoleSignOut", "consoleDecideTrial", "consoleAddDomain", "consoleImportDomains",
            "consoleRemoveDomain", "consoleTenantAction", "consoleWebhookEndpointSetEnabled", "consoleWebhookMessageResend",

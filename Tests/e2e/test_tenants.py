@@ -449,3 +449,47 @@ def test_a_callback_signed_with_any_listed_provisioner_secret_is_accepted(env, a
     assert sql(env, f"SELECT status FROM tenants_master WHERE id = '{tenant}'").stdout.strip() == "provisioning"
     broken = backend_factory(extra={"CONTROLPLANE_PROVISIONER_SECRETS": f"{new},not-a-secret"}, expect_start=False)
     assert broken.process.wait(30) != 0 and "CONTROLPLANE_PROVISIONER_SECRETS" in broken.log_text()
+
+
+def test_resend_recover_and_test_sends_reach_a_real_receiver(env, api, receiver):
+    """A resend arrives with the same webhook-id; a recovered endpoint gets its dead messages
+    again, oldest first; a test event arrives; each verifies with the endpoint's secret."""
+    url, log = receiver("200")
+    endpoint = api.post("/internal/webhook-endpoints", {"url": url, "events": ["tenant.created"]}).json()
+    verifier = Webhook(endpoint["secret"])
+    first = api.create_tenant()
+    deliver(env)
+    got = received(log)
+    assert len(got) == 1
+    resent = api.post(f"/internal/webhook-messages/{got[0]['headers']['webhook-id']}/resend")
+    assert resent.status_code == 202 and resent.json() == {"messageId": got[0]["headers"]["webhook-id"], "queued": 1}, resent.text
+    deliver(env)
+    got = received(log)
+    assert len(got) == 2 and got[1]["headers"]["webhook-id"] == got[0]["headers"]["webhook-id"]
+    assert verifier.verify(base64.b64decode(got[1]["body"]), got[1]["headers"])["data"]["id"] == first["id"]
+
+    # Three messages die (as if the receiver had been away past the schedule); recover brings them back in order.
+    before = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5))
+    tenants = [api.create_tenant()["id"] for _ in range(3)]
+    sql(env, f"UPDATE webhook_outbox SET status = 'dead', attempts = 8 WHERE endpoint_id = '{endpoint['id']}' AND status = 'pending'")
+    recovered = api.post(f"/internal/webhook-endpoints/{endpoint['id']}/recover", {"since": before})
+    assert recovered.status_code == 202 and recovered.json() == {"queued": 3}, recovered.text
+    deliver(env)
+    got = received(log)
+    assert [json.loads(base64.b64decode(m["body"]))["data"]["id"] for m in got[2:]] == tenants
+
+    sent = api.post(f"/internal/webhook-endpoints/{endpoint['id']}/test")
+    assert sent.status_code == 202, sent.text
+    deliver(env)
+    test_event = verifier.verify(base64.b64decode(received(log)[-1]["body"]), received(log)[-1]["headers"])
+    assert test_event["type"] == "webhook.test" and test_event["data"] == {"endpointId": endpoint["id"]}
+    assert received(log)[-1]["headers"]["webhook-id"] == sent.json()["messageId"]
+
+    # Refusals change nothing.
+    assert api.post("/internal/webhook-messages/msg_nope/resend").status_code == 404
+    assert api.post(f"/internal/webhook-endpoints/{endpoint['id']}/recover", {"since": "yesterday"}).status_code == 422
+    assert api.post(f"/internal/webhook-endpoints/{uuid.uuid4()}/test").status_code == 404
+    sql(env, f"UPDATE webhook_endpoints SET disabled_at = now() WHERE id = '{endpoint['id']}'")
+    assert api.post(f"/internal/webhook-endpoints/{endpoint['id']}/test").status_code == 409
+    assert sql(env, f"SELECT count(*) FROM webhook_outbox WHERE endpoint_id = '{endpoint['id']}' AND status = 'pending'").stdout.strip() == "0"
+    api.delete(f"/internal/webhook-endpoints/{endpoint['id']}")

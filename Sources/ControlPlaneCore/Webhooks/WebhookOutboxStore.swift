@@ -188,6 +188,40 @@ public struct WebhookOutboxStore {
             """).affectedRows == 1
     }
 
+    /// Queues a message again, due now, with its `webhook-id` (receivers deduplicate on it): at
+    /// every endpoint that had it, or at one. Whatever its status was. Returns how many rows.
+    public func resend(messageId: String, endpointId: String?) throws -> Int {
+        try db.query("""
+            UPDATE webhook_outbox SET status = 'pending', next_attempt_at = now()
+            WHERE message_id = \(messageId) AND (\(endpointId)::uuid IS NULL OR endpoint_id = \(endpointId)::uuid)
+            """).affectedRows
+    }
+
+    /// Queues again an endpoint's dead messages created since `since`; delivery takes them oldest
+    /// first, as always. Returns how many.
+    public func recover(endpointId: String, since: String) throws -> Int {
+        try db.query("""
+            UPDATE webhook_outbox SET status = 'pending', next_attempt_at = now()
+            WHERE endpoint_id = \(endpointId)::uuid AND status = 'dead' AND created_at >= \(since)::timestamptz
+            """).affectedRows
+    }
+
+    /// A `webhook.test` event to one endpoint, whatever it subscribed to; returns its `webhook-id`.
+    public func enqueueTest(endpointId: String) throws -> String {
+        var json = JSONWriter()
+        json.beginObject()
+        json.key("type"); json.string("webhook.test")
+        json.key("timestamp"); json.string(Logger.timestamp())
+        json.key("data"); json.beginObject(); json.key("endpointId"); json.string(endpointId); json.endObject()
+        json.endObject()
+        let messageId = "msg_" + Base64.encode(SecureRandom.bytes(18), url: true)
+        try db.query("""
+            INSERT INTO webhook_outbox (message_id, endpoint_id, event_type, payload)
+            VALUES (\(messageId), \(endpointId)::uuid, 'webhook.test', \(String(decoding: json.bytes, as: UTF8.self)))
+            """)
+        return messageId
+    }
+
     public func deadCount() throws -> Int {
         try db.query("SELECT count(*)::int FROM webhook_outbox WHERE status = 'dead'", retryOnConnectionLoss: true)
             .decode(0, 0, as: Int.self)

@@ -152,6 +152,9 @@ public enum Routes {
         router.add("DELETE", "/internal/webhook-endpoints/{id}", operationId: "deleteWebhookEndpoint", WebhookEndpointHandlers.delete)
         router.add("GET", "/internal/webhook-endpoints/{id}/deliveries", operationId: "listWebhookDeliveries",
                    WebhookEndpointHandlers.deliveries)
+        router.add("POST", "/internal/webhook-endpoints/{id}/recover", operationId: "recoverWebhookEndpoint", WebhookEndpointHandlers.recover)
+        router.add("POST", "/internal/webhook-endpoints/{id}/test", operationId: "testWebhookEndpoint", WebhookEndpointHandlers.test)
+        router.add("POST", "/internal/webhook-messages/{id}/resend", operationId: "resendWebhookMessage", WebhookEndpointHandlers.resend)
         router.add("GET", "/internal/.well-known/jwks.json", operationId: "getJWKS", JWKSHandler.jwks)
 
         router.add("GET", "/control/v1/regions", operationId: "listRegions", RegionHandlers.list)

@@ -102,6 +102,62 @@ enum WebhookEndpointHandlers {
         })
     }
 
+    struct ResendBody: Decodable { var endpointId: String? }
+
+    /// `POST /internal/webhook-messages/{id}/resend`: the message (its `webhook-id`) queued again,
+    /// at every endpoint that had it or at `endpointId`.
+    @Sendable static func resend(_ context: RequestContext) throws -> Response {
+        let principal = try context.requireScope(.webhooksManage)
+        let body = context.request.body.isEmpty ? ResendBody() : try context.decodeStrictJSON(ResendBody.self, allowedKeys: ["endpointId"])
+        if let endpoint = body.endpointId, !TenantValidation.isUUID(endpoint) { throw Problem.validation("endpointId", "must be an endpoint id") }
+        let messageId = context.parameter("id")
+        guard (1...200).contains(messageId.utf8.count) else { throw Problem.notFound("No such message.") }
+        let count = try context.audited(actor: principal.actor, action: "webhook_message.resend") { db in
+            let count = try WebhookOutboxStore(db: db).resend(messageId: messageId, endpointId: body.endpointId)
+            guard count > 0 else { throw Problem.notFound("No such message\(body.endpointId == nil ? "" : " at this endpoint").") }
+            return (count, target: "webhook_message:\(messageId)", summary: "\(count) queued")
+        }
+        return .jsonBytes(requeued(count, messageId: messageId), status: 202)
+    }
+
+    struct RecoverBody: Decodable { var since: String }
+
+    /// `POST /internal/webhook-endpoints/{id}/recover {"since"}`: the endpoint's dead messages since then, queued again.
+    @Sendable static func recover(_ context: RequestContext) throws -> Response {
+        let principal = try context.requireScope(.webhooksManage)
+        let body = try context.decodeStrictJSON(RecoverBody.self, allowedKeys: ["since"])
+        guard RFC3339.isValid(body.since) else { throw Problem.validation("since", "must be an RFC 3339 date-time") }
+        let since = body.since
+        let id = context.parameter("id")
+        let count = try context.audited(actor: principal.actor, action: "webhook_endpoint.recover", reason: nil) { db in
+            try WebhookEndpointStore(db: db).requireExists(id)
+            let count = try WebhookOutboxStore(db: db).recover(endpointId: id, since: since)
+            return (count, target: "webhook_endpoint:\(id)", summary: "\(count) dead messages since \(since) queued")
+        }
+        return .jsonBytes(requeued(count, messageId: nil), status: 202)
+    }
+
+    /// `POST /internal/webhook-endpoints/{id}/test`: a `webhook.test` event to this endpoint now.
+    @Sendable static func test(_ context: RequestContext) throws -> Response {
+        let principal = try context.requireScope(.webhooksManage)
+        let id = context.parameter("id")
+        let messageId = try context.audited(actor: principal.actor, action: "webhook_endpoint.test") { db in
+            let endpoint = try WebhookEndpointStore(db: db).get(id)
+            guard !endpoint.disabled else { throw Problem.conflict("This endpoint is disabled: enable it first.", type: .illegalTransition) }
+            return (try WebhookOutboxStore(db: db).enqueueTest(endpointId: id), target: "webhook_endpoint:\(id)", summary: "webhook.test")
+        }
+        return .jsonBytes(requeued(1, messageId: messageId), status: 202)
+    }
+
+    static func requeued(_ count: Int, messageId: String?) -> [UInt8] {
+        var json = JSONWriter()
+        json.beginObject()
+        if let messageId { json.key("messageId"); json.string(messageId) }
+        json.key("queued"); json.int(count)
+        json.endObject()
+        return json.bytes
+    }
+
     static func urlProblem(_ text: String) -> String? {
         guard text.utf8.count <= 2000, let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
               scheme == "https" || scheme == "http", let host = url.host, !host.isEmpty, url.user == nil, url.password == nil,
