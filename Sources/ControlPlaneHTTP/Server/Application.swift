@@ -82,7 +82,7 @@ public struct ApplicationSettings: Sendable {
             let secrets = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard !secrets.isEmpty, secrets.count <= 8, secrets.allSatisfy({ StandardWebhooks.key(fromSecret: $0) != nil }) else {
                 throw ConfigurationError.invalid(key: "CONTROLPLANE_PROVISIONER_SECRETS",
-                                                 expected: "1 to 8 comma-separated whsec_ secrets (base64 of 24 to 64 bytes each)")
+                                                 expected: "1 to 8 comma-separated secrets, each in the form CONTROLPLANE_PROVISIONER_SECRET takes")
             }
             provisionerSecrets = secrets
         }
