@@ -100,6 +100,10 @@ def call(s, op, t):
     if op == "deleteWebhookEndpoint":
         assert s.api.delete(f"/internal/webhook-endpoints/{s.endpoint()}", headers=h).status_code == 204
         return service
+    if op == "updateWebhookEndpoint":
+        r = s.api.patch(f"/internal/webhook-endpoints/{s.endpoint()}", {"description": "coverage"}, headers=h)
+        assert r.status_code == 200, r.text
+        return service
     if op == "testWebhookEndpoint":
         assert s.api.post(f"/internal/webhook-endpoints/{s.endpoint()}/test", headers=h).status_code == 202
         return service
@@ -205,7 +209,7 @@ def call(s, op, t):
 
 
 COVERED = ["createTenant", "suspendTenant", "resumeTenant", "deprovisionTenant", "retryTenantProvisioning", "patchTenantConnectorMetadata",
-           "receiveProvisioningCallback", "createWebhookEndpoint", "deleteWebhookEndpoint", "testWebhookEndpoint", "recoverWebhookEndpoint",
+           "receiveProvisioningCallback", "createWebhookEndpoint", "deleteWebhookEndpoint", "testWebhookEndpoint", "recoverWebhookEndpoint", "updateWebhookEndpoint",
            "resendWebhookMessage", "approveManualApproval", "rejectManualApproval",
            "addEmailDomain", "importEmailDomains", "deleteEmailDomain", "createRegion", "updateRegion", "deleteRegion", "createCommand",
            "acknowledgeCommand", "createAdminJob", "consoleSignOut", "consoleDecideTrial", "consoleAddDomain", "consoleImportDomains",

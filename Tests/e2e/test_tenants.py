@@ -493,3 +493,30 @@ def test_resend_recover_and_test_sends_reach_a_real_receiver(env, api, receiver)
     assert api.post(f"/internal/webhook-endpoints/{endpoint['id']}/test").status_code == 409
     assert sql(env, f"SELECT count(*) FROM webhook_outbox WHERE endpoint_id = '{endpoint['id']}' AND status = 'pending'").stdout.strip() == "0"
     api.delete(f"/internal/webhook-endpoints/{endpoint['id']}")
+
+
+def test_a_patch_re_enables_an_endpoint_that_a_410_disabled(env, api, receiver):
+    url, log = receiver("410,200")
+    endpoint = api.post("/internal/webhook-endpoints", {"url": url, "events": ["tenant.created"]}).json()
+    api.create_tenant()
+    deliver(env)
+    listed = lambda: {e["id"]: e for e in api.get("/internal/webhook-endpoints").json()["items"]}[endpoint["id"]]  # noqa: E731
+    assert listed()["state"] == "disabled" and listed()["disabledReason"] == "the receiver answered 410 Gone"
+    # Refusals change nothing.
+    before = listed()
+    for body, status in (({}, 422), ({"url": "ftp://example.com/h"}, 422), ({"events": ["tenant.nope"]}, 422),
+                         ({"colour": "red"}, 422), ({"description": "x" * 501}, 422)):
+        assert api.patch(f"/internal/webhook-endpoints/{endpoint['id']}", body).status_code == status, body
+    assert listed() == before
+    assert api.patch(f"/internal/webhook-endpoints/{uuid.uuid4()}", {"enabled": True}).status_code == 404
+    r = api.patch(f"/internal/webhook-endpoints/{endpoint['id']}", {"enabled": True, "description": "back after the move",
+                                                                   "events": ["tenant.created", "tenant.suspended"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "healthy" and r.json()["disabled"] is False and r.json()["description"] == "back after the move"
+    assert r.json()["events"] == ["tenant.created", "tenant.suspended"] and r.json()["disabledReason"] is None
+    tenant = api.create_tenant()
+    deliver(env)
+    got = [m for m in received(log) if json.loads(base64.b64decode(m["body"]))["data"]["id"] == tenant["id"]]
+    assert [m["answered"] for m in got] == [200]
+    assert api.patch(f"/internal/webhook-endpoints/{endpoint['id']}", {"description": ""}).json()["description"] is None
+    api.delete(f"/internal/webhook-endpoints/{endpoint['id']}")

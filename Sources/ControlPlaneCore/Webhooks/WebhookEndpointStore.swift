@@ -16,15 +16,17 @@ public struct WebhookEndpointStore {
         public static let columns = """
             id::text, url, array_to_string(events, ','), created_at, disabled_at IS NOT NULL, failing_since, next_attempt_at,
             consecutive_failures, disabled_reason,
-            (SELECT count(*)::int FROM webhook_outbox o WHERE o.endpoint_id = webhook_endpoints.id AND o.status = 'pending')
+            (SELECT count(*)::int FROM webhook_outbox o WHERE o.endpoint_id = webhook_endpoints.id AND o.status = 'pending'),
+            description
             """
         public let id: String, url: String, events: [String], createdAt: String, disabled: Bool
         public let failingSince: String?, nextAttemptAt: String?, consecutiveFailures: Int, disabledReason: String?, backlog: Int
+        public let description: String?
         public init(row: inout PostgresRowReader) throws {
             id = try row.next(); url = try row.next()
             events = try row.next(String.self).split(separator: ",").map(String.init)
             createdAt = try row.next(); disabled = try row.next(); failingSince = try row.next(); nextAttemptAt = try row.next()
-            consecutiveFailures = try row.next(); disabledReason = try row.next(); backlog = try row.next()
+            consecutiveFailures = try row.next(); disabledReason = try row.next(); backlog = try row.next(); description = try row.next()
         }
 
         /// healthy, failing (its backlog waits for the next probe) or disabled.
@@ -142,6 +144,18 @@ public struct WebhookEndpointStore {
         guard TenantValidation.isUUID(id),
               let row = try db.query("SELECT \(columns: Row.self) FROM webhook_endpoints WHERE id = \(id)::uuid AND deleted_at IS NULL",
                                      retryOnConnectionLoss: true).first(Row.self) else { throw Failure.notFound }
+        return row
+    }
+
+    /// Changes what is given (nil leaves a field as it is; an empty description clears it).
+    public func update(_ id: String, url: String?, events: [String]?, description: String?) throws -> Row {
+        guard TenantValidation.isUUID(id),
+              let row = try db.query("""
+                UPDATE webhook_endpoints SET url = COALESCE(\(url), url),
+                       events = COALESCE(string_to_array(\(events?.joined(separator: ",")), ','), events),
+                       description = CASE WHEN \(description)::text IS NULL THEN description ELSE NULLIF(\(description), '') END
+                WHERE id = \(id)::uuid AND deleted_at IS NULL RETURNING \(columns: Row.self)
+                """).first(Row.self) else { throw Failure.notFound }
         return row
     }
 

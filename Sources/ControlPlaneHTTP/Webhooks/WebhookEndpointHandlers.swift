@@ -14,19 +14,7 @@ enum WebhookEndpointHandlers {
     @Sendable static func create(_ context: RequestContext) throws -> Response {
         let principal = try context.requireScope(.webhooksManage)
         let body = try context.decodeStrictJSON(CreateBody.self, allowedKeys: ["url", "events"])
-        var problems: [Problem.InvalidParam] = []
-        if let p = urlProblem(body.url) { problems.append(.init(name: "url", reason: p)) }
-        if body.events.isEmpty || body.events.count > 50 {
-            problems.append(.init(name: "events", reason: "must list 1 to 50 event types"))
-        } else if let unknown = body.events.first(where: { $0 != "*" && !TenantEvents.all.contains($0) && !WebhookOperationalEvents.all.contains($0) }) {
-            let known = (TenantEvents.all + WebhookOperationalEvents.all).joined(separator: ", ")
-            problems.append(.init(name: "events", reason: "\(unknown.prefix(64)) is not an event type; known: \(known), or *"))
-        }
-        guard problems.isEmpty else { throw Problem.validation(problems) }
-        // Resolved now (and again at every delivery): no receiver inside the network.
-        if case .failure(let refusal) = context.settings.webhookDestinations.check(body.url) {
-            throw Problem.validation("url", refusal.reason)
-        }
+        try checkSettings(context, url: body.url, events: body.events)
         guard let keys = context.settings.secretKeys else {
             throw Problem(503, type: .webhooksNotConfigured,
                           detail: "Webhook endpoints need CONTROLPLANE_SECRETS_KEYS on this server (signing secrets are kept encrypted).")
@@ -53,21 +41,25 @@ enum WebhookEndpointHandlers {
         let limit = query.limit(default: 100, max: 1000), cursor = query.cursor(parts: 2)
         try query.finish()
         let page = try WebhookEndpointStore(db: context.database).list(after: cursor, limit: limit)
-        return .jsonBytes(JSONWriter.list(page) { json, endpoint in
-            json.beginObject()
-            json.key("id"); json.string(endpoint.id)
-            json.key("url"); json.string(endpoint.url)
-            json.key("events"); json.beginArray(); endpoint.events.forEach { json.string($0) }; json.endArray()
-            json.key("createdAt"); json.timestamp(endpoint.createdAt)
-            json.key("disabled"); json.bool(endpoint.disabled)
-            json.key("state"); json.string(endpoint.state)
-            json.key("failingSince"); json.timestamp(endpoint.failingSince)
-            json.key("nextAttemptAt"); json.timestamp(endpoint.nextAttemptAt)
-            json.key("consecutiveFailures"); json.int(endpoint.consecutiveFailures)
-            json.key("disabledReason"); json.string(endpoint.disabledReason)
-            json.key("backlog"); json.int(endpoint.backlog)
-            json.endObject()
-        })
+        return .jsonBytes(JSONWriter.list(page) { json, endpoint in write(endpoint, to: &json) })
+    }
+
+    /// An endpoint as the API shows it (never its secret).
+    static func write(_ endpoint: WebhookEndpointStore.Row, to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("id"); json.string(endpoint.id)
+        json.key("url"); json.string(endpoint.url)
+        json.key("events"); json.beginArray(); endpoint.events.forEach { json.string($0) }; json.endArray()
+        json.key("description"); json.string(endpoint.description)
+        json.key("createdAt"); json.timestamp(endpoint.createdAt)
+        json.key("disabled"); json.bool(endpoint.disabled)
+        json.key("state"); json.string(endpoint.state)
+        json.key("failingSince"); json.timestamp(endpoint.failingSince)
+        json.key("nextAttemptAt"); json.timestamp(endpoint.nextAttemptAt)
+        json.key("consecutiveFailures"); json.int(endpoint.consecutiveFailures)
+        json.key("disabledReason"); json.string(endpoint.disabledReason)
+        json.key("backlog"); json.int(endpoint.backlog)
+        json.endObject()
     }
 
     @Sendable static func delete(_ context: RequestContext) throws -> Response {
@@ -156,6 +148,56 @@ enum WebhookEndpointHandlers {
         json.key("queued"); json.int(count)
         json.endObject()
         return json.bytes
+    }
+
+    /// The checks every endpoint's URL and event list pass, at creation and at every change.
+    static func checkSettings(_ context: RequestContext, url: String?, events: [String]?) throws {
+        var problems: [Problem.InvalidParam] = []
+        if let url, let p = urlProblem(url) { problems.append(.init(name: "url", reason: p)) }
+        if let events {
+            if events.isEmpty || events.count > 50 {
+                problems.append(.init(name: "events", reason: "must list 1 to 50 event types"))
+            } else if let unknown = events.first(where: { $0 != "*" && !TenantEvents.all.contains($0) && !WebhookOperationalEvents.all.contains($0) }) {
+                let known = (TenantEvents.all + WebhookOperationalEvents.all).joined(separator: ", ")
+                problems.append(.init(name: "events", reason: "\(unknown.prefix(64)) is not an event type; known: \(known), or *"))
+            }
+        }
+        guard problems.isEmpty else { throw Problem.validation(problems) }
+        // Resolved now (and again at every delivery): no receiver inside the network.
+        if let url, case .failure(let refusal) = context.settings.webhookDestinations.check(url) {
+            throw Problem.validation("url", refusal.reason)
+        }
+    }
+
+    struct UpdateBody: Decodable {
+        var url: String?
+        var events: [String]?
+        var description: String?
+        var enabled: Bool?
+    }
+
+    /// `PATCH /internal/webhook-endpoints/{id}`: url, events, description, and `enabled` (true
+    /// re-enables an endpoint a 410, a long failure or an operator disabled, healthy again).
+    @Sendable static func update(_ context: RequestContext) throws -> Response {
+        let principal = try context.requireScope(.webhooksManage)
+        let body = try context.decodeStrictJSON(UpdateBody.self, allowedKeys: ["url", "events", "description", "enabled"])
+        guard body.url != nil || body.events != nil || body.description != nil || body.enabled != nil else {
+            throw Problem.validation("body", "change at least one of url, events, description, enabled")
+        }
+        if let description = body.description, description.count > 500 { throw Problem.validation("description", "at most 500 characters") }
+        try checkSettings(context, url: body.url, events: body.events)
+        let id = context.parameter("id")
+        let changed = ["url": body.url != nil, "events": body.events != nil, "description": body.description != nil, "enabled": body.enabled != nil]
+            .filter(\.value).keys.sorted().joined(separator: ", ")
+        let row = try context.audited(actor: principal.actor, action: "webhook_endpoint.update") { db in
+            let store = WebhookEndpointStore(db: db)
+            var row = try store.update(id, url: body.url, events: body.events.map { Array(Set($0)).sorted() }, description: body.description)
+            if let enabled = body.enabled { row = try store.setEnabled(id, enabled) }
+            return (row, target: "webhook_endpoint:\(id)", summary: "changed \(changed)")
+        }
+        var json = JSONWriter()
+        write(row, to: &json)
+        return .jsonBytes(json.bytes)
     }
 
     static func urlProblem(_ text: String) -> String? {
