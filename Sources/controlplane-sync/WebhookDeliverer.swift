@@ -29,6 +29,8 @@ struct WebhookDeliverer {
     let maxPendingPerEndpoint: Int
     /// An endpoint failing for longer than this is disabled, with an event.
     let disableAfterSeconds: Double
+    /// After a secret rotation, deliveries carry a signature with the previous secret too for this long.
+    let secretOverlapSeconds: Double
 
     func run() throws -> DeliverySummary { try shared.drain(deliverOne) }
 
@@ -71,7 +73,7 @@ struct WebhookDeliverer {
                     ("user-agent", "controlplane-webhooks/1"),
                     ("webhook-id", message.messageId),
                     ("webhook-timestamp", String(timestamp)),
-                    ("webhook-signature", StandardWebhooks.signature(key: key, id: message.messageId, timestamp: timestamp, body: body)),
+                    ("webhook-signature", signatures(message, key: key, timestamp: timestamp, body: body)),
                 ], body: body, timeoutSeconds: timeoutSeconds,
                 pinnedAddresses: (destination.host, destination.port, destination.addresses))
             }
@@ -114,6 +116,15 @@ struct WebhookDeliverer {
                                             "outcome": .string(outcome.rawValue)])
             return outcome
         }
+    }
+
+    /// `v1,<previous> v1,<current>` during a rotation's overlap (Standard Webhooks lists several
+    /// signatures, space-separated; a receiver accepts the one it can check), else `v1,<current>`.
+    private func signatures(_ message: WebhookOutboxStore.Due, key: [UInt8], timestamp: Int, body: [UInt8]) -> String {
+        let current = StandardWebhooks.signature(key: key, id: message.messageId, timestamp: timestamp, body: body)
+        guard let previous = message.previousSigningSecret(secretKeys, overlapSeconds: secretOverlapSeconds),
+              let previousKey = StandardWebhooks.key(fromSecret: previous) else { return current }
+        return StandardWebhooks.signature(key: previousKey, id: message.messageId, timestamp: timestamp, body: body) + " " + current
     }
 
     /// Disables the endpoint and tells the endpoints subscribed to `webhook.endpoint.disabled`.

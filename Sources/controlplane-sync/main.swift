@@ -85,6 +85,7 @@ struct Sync: ParsableCommand {
             let timeout = try environment.double("CONTROLPLANE_WEBHOOK_TIMEOUT_SECONDS", default: 15)
             let maxPending = try environment.int("CONTROLPLANE_WEBHOOK_MAX_PENDING_PER_ENDPOINT", default: 10_000, range: 1...10_000_000)
             let disableAfter = Double(try environment.int("CONTROLPLANE_WEBHOOK_DISABLE_AFTER_SECONDS", default: 5 * 86_400, range: 60...365 * 86_400))
+            let secretOverlap = Double(try environment.int("CONTROLPLANE_WEBHOOK_SECRET_OVERLAP_SECONDS", default: 86_400, range: 0...30 * 86_400))
             let secretKeys: SecretKeyRing?, destinations: WebhookDestinationPolicy
             let deadlines: [Outbox: Double]
             do {
@@ -120,7 +121,8 @@ struct Sync: ParsableCommand {
                 case .webhooks: { db in
                     try WebhookDeliverer(db: db, logger: logger, retrySchedule: schedule, timeoutSeconds: timeout,
                                          secretKeys: secretKeys, destinations: destinations, shared: run,
-                                         maxPendingPerEndpoint: maxPending, disableAfterSeconds: disableAfter).run()
+                                         maxPendingPerEndpoint: maxPending, disableAfterSeconds: disableAfter,
+                                         secretOverlapSeconds: secretOverlap).run()
                 }
                 case .emails: { db in try mailer!(db, run).run() }
                 }

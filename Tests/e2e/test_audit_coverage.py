@@ -104,6 +104,10 @@ def call(s, op, t):
         r = s.api.patch(f"/internal/webhook-endpoints/{s.endpoint()}", {"description": "coverage"}, headers=h)
         assert r.status_code == 200, r.text
         return service
+    if op == "rotateWebhookSecret":
+        r = s.api.post(f"/internal/webhook-endpoints/{s.endpoint()}/rotate-secret", headers=h)
+        assert r.status_code == 200, r.text
+        return service
     if op == "testWebhookEndpoint":
         assert s.api.post(f"/internal/webhook-endpoints/{s.endpoint()}/test", headers=h).status_code == 202
         return service
@@ -209,7 +213,7 @@ def call(s, op, t):
 
 
 COVERED = ["createTenant", "suspendTenant", "resumeTenant", "deprovisionTenant", "retryTenantProvisioning", "patchTenantConnectorMetadata",
-           "receiveProvisioningCallback", "createWebhookEndpoint", "deleteWebhookEndpoint", "testWebhookEndpoint", "recoverWebhookEndpoint", "updateWebhookEndpoint",
+           "receiveProvisioningCallback", "createWebhookEndpoint", "deleteWebhookEndpoint", "testWebhookEndpoint", "recoverWebhookEndpoint", "updateWebhookEndpoint", "rotateWebhookSecret",
            "resendWebhookMessage", "approveManualApproval", "rejectManualApproval",
            "addEmailDomain", "importEmailDomains", "deleteEmailDomain", "createRegion", "updateRegion", "deleteRegion", "createCommand",
            "acknowledgeCommand", "createAdminJob", "consoleSignOut", "consoleDecideTrial", "consoleAddDomain", "consoleImportDomains",

@@ -520,3 +520,36 @@ def test_a_patch_re_enables_an_endpoint_that_a_410_disabled(env, api, receiver):
     assert [m["answered"] for m in got] == [200]
     assert api.patch(f"/internal/webhook-endpoints/{endpoint['id']}", {"description": ""}).json()["description"] is None
     api.delete(f"/internal/webhook-endpoints/{endpoint['id']}")
+
+
+def test_after_a_secret_rotation_deliveries_verify_with_both_secrets_then_only_the_new(env, api, receiver):
+    from standardwebhooks.webhooks import WebhookVerificationError
+    url, log = receiver("200")
+    endpoint = api.post("/internal/webhook-endpoints", {"url": url, "events": ["tenant.created"]}).json()
+    old = endpoint["secret"]
+    rotated = api.post(f"/internal/webhook-endpoints/{endpoint['id']}/rotate-secret")
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["secret"]
+    assert new.startswith("whsec_") and new != old
+    assert new not in json.dumps(api.get("/internal/webhook-endpoints").json()) and new not in sql(env, "SELECT * FROM audit_log").stdout
+
+    def delivered():
+        tenant = api.create_tenant()
+        deliver(env)
+        got = [m for m in received(log) if json.loads(base64.b64decode(m["body"]))["data"]["id"] == tenant["id"]]
+        assert len(got) == 1
+        return base64.b64decode(got[0]["body"]), got[0]["headers"]
+
+    body, headers = delivered()  # within the overlap: both signatures, each verifies
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    for secret in (old, new):
+        assert Webhook(secret).verify(body, headers)["type"] == "tenant.created"
+    # The overlap (24 h by default) is over: only the new secret signs.
+    sql(env, f"UPDATE webhook_endpoints SET secret_rotated_at = now() - interval '25 hours' WHERE id = '{endpoint['id']}'")
+    body, headers = delivered()
+    assert len(headers["webhook-signature"].split(" ")) == 1
+    assert Webhook(new).verify(body, headers)["type"] == "tenant.created"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old).verify(body, headers)
+    assert api.post(f"/internal/webhook-endpoints/{uuid.uuid4()}/rotate-secret").status_code == 404
+    api.delete(f"/internal/webhook-endpoints/{endpoint['id']}")

@@ -51,15 +51,24 @@ public struct WebhookEndpointStore {
     /// migration 0009, and rows under an older key); returns how many were rewritten.
     public func resealAll(_ keys: SecretKeyRing) throws -> Int {
         try db.transaction { db in
-            let rows = try db.query("SELECT id::text, secret, secret_sealed FROM webhook_endpoints ORDER BY id FOR UPDATE")
+            let rows = try db.query("""
+                SELECT id::text, secret, secret_sealed, previous_secret_sealed FROM webhook_endpoints ORDER BY id FOR UPDATE
+                """)
             var changed = 0
             for row in 0..<rows.count {
                 let id = try rows.decode(row, 0, as: String.self)
                 let sealed = try rows.decodeIfPresent(row, 2, as: [UInt8].self)
-                if let sealed, keys.isSealedUnderPrimary(sealed) { continue }
+                let previous = try rows.decodeIfPresent(row, 3, as: [UInt8].self)
+                let currentDone = sealed.map(keys.isSealedUnderPrimary) ?? false
+                let previousDone = previous.map(keys.isSealedUnderPrimary) ?? true
+                if currentDone && previousDone { continue }
                 let secret = try rows.decodeIfPresent(row, 1, as: String.self) ?? keys.open(sealed ?? [], row: id)
+                // The previous secret of a rotation still in its overlap is resealed too.
+                let resealedPrevious = try previous.map { try keys.seal(try keys.open($0, row: id), row: id) }
                 try db.query("""
-                    UPDATE webhook_endpoints SET secret = NULL, secret_sealed = \(try keys.seal(secret, row: id)) WHERE id = \(id)::uuid
+                    UPDATE webhook_endpoints SET secret = NULL, secret_sealed = \(try keys.seal(secret, row: id)),
+                           previous_secret_sealed = \(resealedPrevious)
+                    WHERE id = \(id)::uuid
                     """)
                 changed += 1
             }
@@ -145,6 +154,25 @@ public struct WebhookEndpointStore {
               let row = try db.query("SELECT \(columns: Row.self) FROM webhook_endpoints WHERE id = \(id)::uuid AND deleted_at IS NULL",
                                      retryOnConnectionLoss: true).first(Row.self) else { throw Failure.notFound }
         return row
+    }
+
+    /// A new signing secret; the one it replaces is kept (sealed) to sign alongside it during the
+    /// overlap. Returns false when there is no such endpoint.
+    public func rotateSecret(_ id: String, to secret: String, keys: SecretKeyRing) throws -> Bool {
+        guard TenantValidation.isUUID(id) else { return false }
+        return try db.transaction { db in
+            let rows = try db.query("""
+                SELECT secret, secret_sealed FROM webhook_endpoints WHERE id = \(id)::uuid AND deleted_at IS NULL FOR UPDATE
+                """)
+            guard rows.count == 1 else { return false }
+            let old = try rows.decodeIfPresent(0, 0, as: String.self) ?? keys.open(try rows.decodeIfPresent(0, 1, as: [UInt8].self) ?? [], row: id)
+            try db.query("""
+                UPDATE webhook_endpoints SET secret = NULL, secret_sealed = \(try keys.seal(secret, row: id)),
+                       previous_secret_sealed = \(try keys.seal(old, row: id)), secret_rotated_at = now()
+                WHERE id = \(id)::uuid
+                """)
+            return true
+        }
     }
 
     /// Changes what is given (nil leaves a field as it is; an empty description clears it).

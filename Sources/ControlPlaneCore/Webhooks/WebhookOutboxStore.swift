@@ -30,17 +30,27 @@ public struct WebhookOutboxStore {
     public struct Due: PostgresRowDecodable, Sendable {
         public static let columns = """
             o.id, o.message_id, o.payload, o.attempts, e.url, e.secret, e.secret_sealed, e.id::text,
-            (e.deleted_at IS NOT NULL OR e.disabled_at IS NOT NULL), e.consecutive_failures
+            (e.deleted_at IS NOT NULL OR e.disabled_at IS NOT NULL), e.consecutive_failures, e.previous_secret_sealed,
+            extract(epoch FROM now() - e.secret_rotated_at)::float8
             """
         public let id: Int64, messageId: String, payload: String, attempts: Int
         /// The endpoint's secret: in clear only for rows not yet resealed since migration 0009.
         public let url: String, secret: String?, secretSealed: [UInt8]?, endpointId: String, endpointGone: Bool
         /// Failed attempts in a row at this endpoint, before this one.
         public let endpointFailures: Int
+        /// The secret the last rotation replaced, and how long ago that was.
+        public let previousSecretSealed: [UInt8]?, secondsSinceRotation: Double?
         public init(row: inout PostgresRowReader) throws {
             id = try row.next(); messageId = try row.next(); payload = try row.next(); attempts = try row.next()
             url = try row.next(); secret = try row.next(); secretSealed = try row.next(); endpointId = try row.next()
-            endpointGone = try row.next(); endpointFailures = try row.next()
+            endpointGone = try row.next(); endpointFailures = try row.next(); previousSecretSealed = try row.next()
+            secondsSinceRotation = try row.next()
+        }
+
+        /// The previous secret while the rotation's overlap lasts (nil after it, or if it cannot be opened).
+        public func previousSigningSecret(_ keys: SecretKeyRing?, overlapSeconds: Double) -> String? {
+            guard let keys, let previousSecretSealed, let age = secondsSinceRotation, age < overlapSeconds else { return nil }
+            return try? keys.open(previousSecretSealed, row: endpointId)
         }
 
         /// The signing secret, opened with the ring when it is sealed.

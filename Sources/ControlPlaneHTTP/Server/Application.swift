@@ -153,6 +153,8 @@ public enum Routes {
         router.add("GET", "/internal/webhook-endpoints/{id}/deliveries", operationId: "listWebhookDeliveries",
                    WebhookEndpointHandlers.deliveries)
         router.add("PATCH", "/internal/webhook-endpoints/{id}", operationId: "updateWebhookEndpoint", WebhookEndpointHandlers.update)
+        router.add("POST", "/internal/webhook-endpoints/{id}/rotate-secret", operationId: "rotateWebhookSecret",
+                   WebhookEndpointHandlers.rotateSecret)
         router.add("POST", "/internal/webhook-endpoints/{id}/recover", operationId: "recoverWebhookEndpoint", WebhookEndpointHandlers.recover)
         router.add("POST", "/internal/webhook-endpoints/{id}/test", operationId: "testWebhookEndpoint", WebhookEndpointHandlers.test)
         router.add("POST", "/internal/webhook-messages/{id}/resend", operationId: "resendWebhookMessage", WebhookEndpointHandlers.resend)

@@ -129,6 +129,26 @@ enum WebhookEndpointHandlers {
         return .jsonBytes(requeued(count, messageId: nil), status: 202)
     }
 
+    /// `POST /internal/webhook-endpoints/{id}/rotate-secret`: a new signing secret, shown once;
+    /// the sync signs with both during the overlap (`CONTROLPLANE_WEBHOOK_SECRET_OVERLAP_SECONDS`).
+    @Sendable static func rotateSecret(_ context: RequestContext) throws -> Response {
+        let principal = try context.requireScope(.webhooksManage)
+        guard let keys = context.settings.secretKeys else {
+            throw Problem(503, type: .webhooksNotConfigured,
+                          detail: "Webhook endpoints need CONTROLPLANE_SECRETS_KEYS on this server (signing secrets are kept encrypted).")
+        }
+        let id = context.parameter("id"), secret = StandardWebhooks.generateSecret()
+        try context.audited(actor: principal.actor, action: "webhook_endpoint.rotate_secret") { db in
+            guard try WebhookEndpointStore(db: db).rotateSecret(id, to: secret, keys: keys) else { throw WebhookEndpointStore.Failure.notFound }
+            return ((), target: "webhook_endpoint:\(id)", summary: nil)  // never a secret
+        }
+        var json = JSONWriter()
+        json.beginObject()
+        json.key("secret"); json.string(secret)
+        json.endObject()
+        return .jsonBytes(json.bytes)
+    }
+
     /// `POST /internal/webhook-endpoints/{id}/test`: a `webhook.test` event to this endpoint now.
     @Sendable static func test(_ context: RequestContext) throws -> Response {
         let principal = try context.requireScope(.webhooksManage)
