@@ -478,11 +478,22 @@ def test_resend_recover_and_test_sends_reach_a_real_receiver(env, api, receiver)
     got = received(log)
     assert [json.loads(base64.b64decode(m["body"]))["data"]["id"] for m in got[2:]] == tenants
 
+    # Every delivery so far matches the event catalog's schema for its type.
+    import jsonschema
+    catalog = {e["type"]: e["schema"] for e in api.get("/internal/webhooks/event-types").json()["items"]}
+    for message in received(log):
+        payload = json.loads(base64.b64decode(message["body"]))
+        jsonschema.validate(payload, catalog[payload["type"]], format_checker=jsonschema.FormatChecker())
+
     sent = api.post(f"/internal/webhook-endpoints/{endpoint['id']}/test")
     assert sent.status_code == 202, sent.text
     deliver(env)
     test_event = verifier.verify(base64.b64decode(received(log)[-1]["body"]), received(log)[-1]["headers"])
     assert test_event["type"] == "webhook.test" and test_event["data"] == {"endpointId": endpoint["id"]}
+    jsonschema.validate(test_event, catalog["webhook.test"], format_checker=jsonschema.FormatChecker())
+    assert set(catalog) >= {"tenant.created", "tenant.connector_updated", "webhook.endpoint.disabled", "webhook.message.exhausted"}
+    with pytest.raises(jsonschema.ValidationError):  # the schemas are strict: an unknown field fails
+        jsonschema.validate({**test_event, "data": {**test_event["data"], "extra": 1}}, catalog["webhook.test"])
     assert received(log)[-1]["headers"]["webhook-id"] == sent.json()["messageId"]
 
     # Refusals change nothing.

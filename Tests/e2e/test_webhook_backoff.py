@@ -202,6 +202,10 @@ def test_a_backlog_over_its_cap_and_an_endpoint_failing_too_long_are_announced(e
         events = [body_of(m) for m in received(watcher_log)]
         assert [e["type"] for e in events] == ["webhook.message.exhausted", "webhook.endpoint.disabled"], events
         assert events[1]["data"] == {"endpointId": failing, "url": "http://gone.invalid/hooks", "reason": row.split("|", 1)[1]}
+        import jsonschema  # both match the event catalog
+        catalog = {e["type"]: e["schema"] for e in api.get("/internal/webhooks/event-types").json()["items"]}
+        for event in events:
+            jsonschema.validate(event, catalog[event["type"]], format_checker=jsonschema.FormatChecker())
         assert sql(env, f"SELECT count(*) FROM webhook_outbox WHERE endpoint_id = '{failing}' AND status = 'pending'").stdout.strip() == "0"
         # Operational events go to those who named them, never through "*".
         assert [body_of(m)["type"] for m in received(everything_log) if body_of(m)["type"].startswith("webhook.")] == []

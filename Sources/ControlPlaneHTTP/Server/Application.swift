@@ -157,6 +157,7 @@ public enum Routes {
                    WebhookEndpointHandlers.rotateSecret)
         router.add("POST", "/internal/webhook-endpoints/{id}/recover", operationId: "recoverWebhookEndpoint", WebhookEndpointHandlers.recover)
         router.add("POST", "/internal/webhook-endpoints/{id}/test", operationId: "testWebhookEndpoint", WebhookEndpointHandlers.test)
+        router.add("GET", "/internal/webhooks/event-types", operationId: "listWebhookEventTypes", WebhookEndpointHandlers.eventTypes)
         router.add("POST", "/internal/webhook-messages/{id}/resend", operationId: "resendWebhookMessage", WebhookEndpointHandlers.resend)
         router.add("GET", "/internal/.well-known/jwks.json", operationId: "getJWKS", JWKSHandler.jwks)
 

@@ -149,6 +149,22 @@ enum WebhookEndpointHandlers {
         return .jsonBytes(json.bytes)
     }
 
+    /// `GET /internal/webhooks/event-types`: every event type with the JSON Schema of its messages.
+    @Sendable static func eventTypes(_ context: RequestContext) throws -> Response {
+        try context.requireScope(.webhooksManage)
+        var query = context.query
+        try query.finish()
+        let entries = WebhookEventCatalog.entries
+        return .jsonBytes(JSONWriter.list(count: entries.count) { json, index in
+            let entry = entries[index]
+            json.beginObject()
+            json.key("type"); json.string(entry.type)
+            json.key("description"); json.string(entry.description)
+            json.key("schema"); json.raw(Array(WebhookEventCatalog.messageSchema(entry).utf8))
+            json.endObject()
+        })
+    }
+
     /// `POST /internal/webhook-endpoints/{id}/test`: a `webhook.test` event to this endpoint now.
     @Sendable static func test(_ context: RequestContext) throws -> Response {
         let principal = try context.requireScope(.webhooksManage)
