@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 /// A governance command as an operator asks for it (control API or console), checked once
 /// here so both surfaces accept and refuse exactly the same commands.
 public struct CommandRequest: Sendable {
@@ -46,5 +47,20 @@ public struct CommandRequest: Sendable {
         guard problems.isEmpty, let kind else { throw Problem.validation(problems) }
         return .init(region: region, kind: kind, target: target, paramsJSON: String(decoding: params.bytes, as: UTF8.self),
                      actor: actor, reason: reason, idempotencyKey: idempotencyKey)
+    }
+
+    /// Issues a checked command and, unless it replays one issued under the same idempotency
+    /// key, its audit row, in one transaction (the control API and the console alike).
+    public static func issue(_ command: GovernanceCommandStore.NewCommand, db: PostgresConnection,
+                             traceId: String?) throws -> GovernanceCommandStore.Outcome {
+        try db.transaction { db in
+            let outcome = try GovernanceCommandStore(db: db).issue(command)
+            if case .created = outcome {
+                try AuditLogStore(db: db).record(.init(actor: command.actor, traceId: traceId, action: "command.issue",
+                                                       target: "region:\(command.region)", reason: command.reason,
+                                                       summary: "\(command.kind.rawValue) \(command.target)"))
+            }
+            return outcome
+        }
     }
 }

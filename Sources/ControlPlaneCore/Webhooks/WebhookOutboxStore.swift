@@ -11,19 +11,23 @@ public struct WebhookOutboxStore {
     /// Payload: `{"type":…,"timestamp":…,"data":{…tenant…}}`, stored as the bytes to sign.
     /// The statement fans out over the endpoints subscribed to `event` right now.
     public func enqueue(event: String, data: [UInt8]) throws {
+        let (messageId, payload) = Self.message(event: event, data: data)
+        try db.query("""
+            INSERT INTO webhook_outbox (message_id, endpoint_id, event_type, payload)
+            SELECT \(messageId), id, \(event), \(payload) FROM webhook_endpoints
+            WHERE deleted_at IS NULL AND disabled_at IS NULL AND (\(event) = ANY (events) OR '*' = ANY (events))
+            """)
+    }
+
+    /// A new message: its `webhook-id` and the exact bytes to sign, `{"type","timestamp","data"}`.
+    static func message(event: String, data: [UInt8]) -> (messageId: String, payload: String) {
         var json = JSONWriter(capacity: data.count + 96)
         json.beginObject()
         json.key("type"); json.string(event)
         json.key("timestamp"); json.string(Logger.timestamp())
         json.key("data"); json.raw(data)
         json.endObject()
-        let payload = String(decoding: json.bytes, as: UTF8.self)
-        let messageId = "msg_" + Base64.encode(SecureRandom.bytes(18), url: true)
-        try db.query("""
-            INSERT INTO webhook_outbox (message_id, endpoint_id, event_type, payload)
-            SELECT \(messageId), id, \(event), \(payload) FROM webhook_endpoints
-            WHERE deleted_at IS NULL AND disabled_at IS NULL AND (\(event) = ANY (events) OR '*' = ANY (events))
-            """)
+        return ("msg_" + Base64.encode(SecureRandom.bytes(18), url: true), String(decoding: json.bytes, as: UTF8.self))
     }
 
     /// A message due for delivery, with what sending it needs from its endpoint.
@@ -121,16 +125,10 @@ public struct WebhookOutboxStore {
     /// An operational event, to the endpoints that subscribed to it by name (not through `*`),
     /// other than the one it is about.
     public func enqueueOperational(event: String, about endpointId: String, data: [UInt8]) throws {
-        var json = JSONWriter(capacity: data.count + 96)
-        json.beginObject()
-        json.key("type"); json.string(event)
-        json.key("timestamp"); json.string(Logger.timestamp())
-        json.key("data"); json.raw(data)
-        json.endObject()
-        let messageId = "msg_" + Base64.encode(SecureRandom.bytes(18), url: true)
+        let (messageId, payload) = Self.message(event: event, data: data)
         try db.query("""
             INSERT INTO webhook_outbox (message_id, endpoint_id, event_type, payload)
-            SELECT \(messageId), id, \(event), \(String(decoding: json.bytes, as: UTF8.self)) FROM webhook_endpoints
+            SELECT \(messageId), id, \(event), \(payload) FROM webhook_endpoints
             WHERE deleted_at IS NULL AND disabled_at IS NULL AND \(event) = ANY (events) AND id <> \(endpointId)::uuid
             """)
     }
@@ -218,16 +216,12 @@ public struct WebhookOutboxStore {
 
     /// A `webhook.test` event to one endpoint, whatever it subscribed to; returns its `webhook-id`.
     public func enqueueTest(endpointId: String) throws -> String {
-        var json = JSONWriter()
-        json.beginObject()
-        json.key("type"); json.string("webhook.test")
-        json.key("timestamp"); json.string(Logger.timestamp())
-        json.key("data"); json.beginObject(); json.key("endpointId"); json.string(endpointId); json.endObject()
-        json.endObject()
-        let messageId = "msg_" + Base64.encode(SecureRandom.bytes(18), url: true)
+        var data = JSONWriter()
+        data.beginObject(); data.key("endpointId"); data.string(endpointId); data.endObject()
+        let (messageId, payload) = Self.message(event: "webhook.test", data: data.bytes)
         try db.query("""
             INSERT INTO webhook_outbox (message_id, endpoint_id, event_type, payload)
-            VALUES (\(messageId), \(endpointId)::uuid, 'webhook.test', \(String(decoding: json.bytes, as: UTF8.self)))
+            VALUES (\(messageId), \(endpointId)::uuid, 'webhook.test', \(payload))
             """)
         return messageId
     }

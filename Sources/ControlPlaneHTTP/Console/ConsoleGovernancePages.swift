@@ -101,13 +101,7 @@ enum ConsoleGovernancePages {
             return Console.confirmation(carried, action: "/console/commands", back: "/console/regions/\(region)",
                                         title: "Issue \(command.kind.rawValue)?", text: what, viewer: viewer)
         }
-        try context.database.transaction { db in
-            if case .created = try GovernanceCommandStore(db: db).issue(command) {
-                try AuditLogStore(db: db).record(.init(actor: viewer.actor, traceId: context.traceId, action: "command.issue",
-                                                       target: "region:\(region)", reason: command.reason,
-                                                       summary: "\(command.kind.rawValue) \(command.target)"))
-            }
-        }
+        _ = try CommandRequest.issue(command, db: context.database, traceId: context.traceId)
         return Console.redirect("/console/regions/\(region)?done=command")
     }
 

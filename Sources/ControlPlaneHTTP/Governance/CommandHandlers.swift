@@ -26,17 +26,7 @@ enum CommandHandlers {
         let key = body.idempotencyKey ?? context.request.headers["idempotency-key"] ?? "cmd_" + Base64.encode(SecureRandom.bytes(16), url: true)
         let command = try CommandRequest(region: body.region, kind: body.kind, target: body.target, capacity: body.params?.capacity,
                                          routeTo: body.params?.routeTo, reason: body.reason).validated(actor: actor, idempotencyKey: key)
-        let store = GovernanceCommandStore(db: context.database)
-        let outcome = try context.database.transaction { db in
-            let outcome = try store.issue(command)
-            if case .created = outcome {  // a replay under the same key changes nothing
-                try AuditLogStore(db: db).record(.init(actor: actor, traceId: context.traceId, action: "command.issue",
-                                                       target: "region:\(body.region)", reason: body.reason,
-                                                       summary: "\(command.kind.rawValue) \(body.target)"))
-            }
-            return outcome
-        }
-        switch outcome {
+        switch try CommandRequest.issue(command, db: context.database, traceId: context.traceId) {  // a replay changes nothing
         case .created(let json): return .jsonBytes(json, status: 201)
         case .existing(let json): return .jsonBytes(json, status: 200)
         }

@@ -11,12 +11,12 @@ public struct ApplicationSettings: Sendable {
     /// How long a worker trusts a token lookup (revocations take effect within this).
     public var tokenCacheSeconds: Int
     /// `whsec_…` secret the provisioner signs its callbacks with.
-    public var provisionerSecret: String? {
-        didSet { provisionerSecrets = provisionerSecret.map { [$0] } ?? [] }
-    }
-    /// Every secret a provisioning callback may be signed with (`CONTROLPLANE_PROVISIONER_SECRETS`,
-    /// comma-separated, for a rotation: the new one and the old one until the provisioner moved).
-    public var provisionerSecrets: [String] = []
+    public var provisionerSecret: String?
+    /// `CONTROLPLANE_PROVISIONER_SECRETS`, comma-separated, for a rotation: the new secret and
+    /// the old one until the provisioner has moved.
+    public var provisionerSecretList: [String]?
+    /// Every secret a provisioning callback may be signed with.
+    public var provisionerSecrets: [String] { provisionerSecretList ?? provisionerSecret.map { [$0] } ?? [] }
     /// SHA-256 of each accepted `PPOS_CONTROL_TOKEN` (several during a rotation).
     public var controlTokenHashes: [[UInt8]] = []
     /// A node without a heartbeat for this long is STALE.
@@ -45,7 +45,6 @@ public struct ApplicationSettings: Sendable {
         self.accessLog = accessLog
         self.tokenCacheSeconds = tokenCacheSeconds
         self.provisionerSecret = provisionerSecret
-        provisionerSecrets = provisionerSecret.map { [$0] } ?? []
     }
 
     public init(environment: Environment) throws {
@@ -84,7 +83,7 @@ public struct ApplicationSettings: Sendable {
                 throw ConfigurationError.invalid(key: "CONTROLPLANE_PROVISIONER_SECRETS",
                                                  expected: "1 to 8 comma-separated secrets, each in the form CONTROLPLANE_PROVISIONER_SECRET takes")
             }
-            provisionerSecrets = secrets
+            provisionerSecretList = secrets
         }
     }
 }
