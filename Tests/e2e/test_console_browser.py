@@ -7,6 +7,7 @@ import time
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as loaded
@@ -39,6 +40,15 @@ def after_click(browser, element, heading):
     WebDriverWait(browser, 15).until(loaded.text_to_be_present_in_element((By.TAG_NAME, "h1"), heading))
 
 
+def submitted_with_notice(browser, button, text):
+    """Clicks a form's button and waits for the page it leads to, with its notice. While the old
+    document is being replaced chromedriver may answer "Node … does not belong to the document"
+    instead of a stale-element error; both mean "not there yet"."""
+    button.click()
+    WebDriverWait(browser, 15, ignored_exceptions=(WebDriverException,)).until(
+        lambda b: text in b.find_element(By.CLASS_NAME, "notice").text)
+
+
 def screenshot(env, browser, name):
     folder = os.path.join(run_dir(env), "outputs", "screens")
     os.makedirs(folder, exist_ok=True)
@@ -68,12 +78,7 @@ def test_a_reviewer_signs_in_and_approves_a_trial_in_a_browser(env, browser):
     form = row.find_element(By.XPATH, f".//form[@action='/console/trials/{draft}/approve']")
     form.find_element(By.NAME, "reason").send_keys("checked by phone")
     # The browser sends Origin: null (no-referrer) and Sec-Fetch-Site; back to the queue with a notice.
-    button = form.find_element(By.TAG_NAME, "button")
-    button.click()
-    WebDriverWait(browser, 15).until(loaded.staleness_of(button))
-    WebDriverWait(browser, 15).until(loaded.presence_of_element_located((By.CLASS_NAME, "notice")))
-
-    assert "Approved: the tenant is being provisioned." in browser.find_element(By.CLASS_NAME, "notice").text
+    submitted_with_notice(browser, form.find_element(By.TAG_NAME, "button"), "Approved: the tenant is being provisioned.")
     assert browser.find_elements(By.XPATH, f"//form[@action='/console/trials/{draft}/approve']") == []
     assert sql(env, f"SELECT status FROM trial_drafts WHERE id = '{draft}'").stdout.strip() == "approved"
     assert sql(env, f"SELECT actor, action, reason FROM audit_log WHERE target = 'trial_draft:{draft}'").stdout.strip() == \
@@ -123,11 +128,7 @@ def test_an_operator_sees_a_swept_region_and_issues_a_confirmed_command_in_a_bro
     after_click(browser, form.find_element(By.TAG_NAME, "button"), "Issue REIMAGE_NODE?")
     assert sql(env, f"SELECT count(*) FROM governance_commands WHERE region_id = '{region}'").stdout.strip() == "0"  # not yet
     screenshot(env, browser, "confirm-command")
-    button = browser.find_element(By.CSS_SELECTOR, "button.danger")
-    button.click()
-    WebDriverWait(browser, 15).until(loaded.staleness_of(button))
-    WebDriverWait(browser, 15).until(loaded.presence_of_element_located((By.CLASS_NAME, "notice")))
-    assert "Command issued" in browser.find_element(By.CLASS_NAME, "notice").text
+    submitted_with_notice(browser, browser.find_element(By.CSS_SELECTOR, "button.danger"), "Command issued")
     assert sql(env, f"SELECT kind, target, actor, reason FROM governance_commands WHERE region_id = '{region}'").stdout.strip() == \
         f"REIMAGE_NODE|node-a|operator:{name}|kernel panic twice"
     assert "REIMAGE_NODE" in browser.find_element(By.XPATH, "//h2[.='Recent commands']/following-sibling::table[1]").text
@@ -139,9 +140,8 @@ def test_every_page_in_the_nav_opens_without_browser_errors(env, browser):
     labels = [link.text for link in browser.find_elements(By.CSS_SELECTOR, "header nav a")]
     assert labels == ["Overview", "Trials", "Tenants", "Webhooks", "Regions", "Nodes", "Jobs", "Commands", "Rules", "Access", "Audit"]
     for label in labels:
-        link = browser.find_element(By.LINK_TEXT, label)
-        link.click()
-        WebDriverWait(browser, 15).until(loaded.staleness_of(link))
-        assert browser.find_element(By.CSS_SELECTOR, "nav a[aria-current=page]").text == label
+        browser.find_element(By.LINK_TEXT, label).click()
+        WebDriverWait(browser, 15, ignored_exceptions=(WebDriverException,)).until(  # the page it opens marks it current
+            lambda b: b.find_element(By.CSS_SELECTOR, "nav a[aria-current=page]").text == label)
         screenshot(env, browser, "page-" + label.lower())
     assert console_errors(browser) == []
