@@ -10,7 +10,7 @@ struct CPCTL: ParsableCommand {
         abstract: "Operator CLI for the controlplane: migrations and, as they land, tenants, trials, domains, tokens, keys, nodes and regions.",
         discussion: "Connects with DATABASE_URL (or CPCTL_DATABASE_URL); settings may also come from CONTROLPLANE_CONFIG_FILE.",
         subcommands: [Migrate.self, Tokens.self, Tenants.self, Trials.self, Domains.self, Regions.self, Keys.self, Secrets.self,
-                      Operators.self, Console.self, Audit.self])
+                      Operators.self, Console.self, Audit.self, Webhooks.self])
 }
 
 /// Options every database command shares.
@@ -74,4 +74,13 @@ var operatorActor: String {
     if let invoker = ProcessInfo.processInfo.environment["SUDO_USER"], !invoker.isEmpty { return "operator:\(invoker)" }
     if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { return "operator:\(String(cString: name))" }
     return "operator:uid-\(geteuid())"
+}
+
+/// A human table: columns padded to their widest cell, the last one left ragged.
+func printTable(_ headers: [String], _ rows: [[String]]) {
+    let widths = headers.indices.map { column in ([headers] + rows).map { $0[column].count }.max() ?? 0 }
+    for row in [headers] + rows {
+        print(row.indices.map { $0 == row.count - 1 ? row[$0] : row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+            .joined(separator: "  "))
+    }
 }

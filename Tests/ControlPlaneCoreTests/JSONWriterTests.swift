@@ -1,4 +1,5 @@
 @testable import ControlPlaneCore
+import Foundation
 import OpenSSLCrypto
 import XCTest
 
@@ -30,5 +31,9 @@ final class JSONWriterTests: XCTestCase {
                         "2000-01-01T00:00:00+24:00", "2026-13-02T03:04:05Z", "2026-01-02T24:04:05Z"] {
             XCTAssertFalse(RFC3339.isValid(invalid), invalid)
         }
+        // 1,780,000,000.9 s after the epoch is 2026-05-28T20:26:40Z (the fraction is dropped, not rounded).
+        XCTAssertEqual(RFC3339.format(Date(timeIntervalSince1970: 1_780_000_000.9)), "2026-05-28T20:26:40Z")
+        XCTAssertEqual(RFC3339.format(Date(timeIntervalSince1970: 0)), "1970-01-01T00:00:00Z")
+        XCTAssertTrue(RFC3339.isValid(RFC3339.format(Date())))
     }
 }

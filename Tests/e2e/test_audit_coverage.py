@@ -196,6 +196,18 @@ def call(s, op, t):
         message = sql(s.env, f"SELECT id FROM webhook_outbox WHERE endpoint_id = '{endpoint}' LIMIT 1").stdout.strip()
         sql(s.env, f"UPDATE webhook_outbox SET status = 'dead' WHERE id = {message}")
         return s.console(f"webhooks/{endpoint}/messages/{message}/resend", {}, t)
+    if op == "consoleCreateWebhookEndpoint":
+        return s.console("webhooks", {"url": "http://127.0.0.1:9/h", "event.tenant.created": "on"}, t)
+    if op == "consoleUpdateWebhookEndpoint":
+        return s.console(f"webhooks/{s.endpoint()}/settings", {"url": "http://127.0.0.1:9/h2", "event.tenant.created": "on"}, t)
+    if op == "consoleTestWebhookEndpoint":
+        return s.console(f"webhooks/{s.endpoint()}/test", {}, t)
+    if op == "consoleRecoverWebhookEndpoint":
+        return s.console(f"webhooks/{s.endpoint()}/recover", {"since": "2026-01-01T00:00:00Z"}, t)
+    if op == "consoleRotateWebhookSecret":
+        return s.console(f"webhooks/{s.endpoint()}/rotate-secret", {"confirm": "yes"}, t)
+    if op == "consoleDeleteWebhookEndpoint":
+        return s.console(f"webhooks/{s.endpoint()}/delete", {"reason": "coverage", "confirm": "yes"}, t)
     if op == "consoleRegionSyncNow":
         return s.console(f"regions/{s.region()}/sync", {}, t)
     if op == "consoleIssueCommand":
@@ -218,6 +230,8 @@ COVERED = ["createTenant", "suspendTenant", "resumeTenant", "deprovisionTenant",
            "addEmailDomain", "importEmailDomains", "deleteEmailDomain", "createRegion", "updateRegion", "deleteRegion", "createCommand",
            "acknowledgeCommand", "createAdminJob", "consoleSignOut", "consoleDecideTrial", "consoleAddDomain", "consoleImportDomains",
            "consoleRemoveDomain", "consoleTenantAction", "consoleWebhookEndpointSetEnabled", "consoleWebhookMessageResend",
+           "consoleCreateWebhookEndpoint", "consoleUpdateWebhookEndpoint", "consoleTestWebhookEndpoint", "consoleRecoverWebhookEndpoint",
+           "consoleRotateWebhookSecret", "consoleDeleteWebhookEndpoint",
            "consoleRegionSyncNow", "consoleIssueCommand", "consoleCreateToken", "consoleRevokeToken", "consoleRevokeSession"]
 
 

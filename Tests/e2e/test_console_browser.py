@@ -145,3 +145,25 @@ def test_every_page_in_the_nav_opens_without_browser_errors(env, browser):
             lambda b: b.find_element(By.CSS_SELECTOR, "nav a[aria-current=page]").text == label)
         screenshot(env, browser, "page-" + label.lower())
     assert console_errors(browser) == []
+
+
+def test_an_admin_creates_an_endpoint_sees_its_secret_once_and_sends_a_test_event(env, browser):
+    url = f"http://127.0.0.1:9/browser-{time.time_ns()}"
+    browser.get(login_link(env, operator(env, "admin")))
+    browser.get(env["CONTROLPLANE_CONSOLE_URL"] + "webhooks")
+    form = browser.find_element(By.CSS_SELECTOR, "form[action='/console/webhooks']")
+    form.find_element(By.NAME, "url").send_keys(url)
+    form.find_element(By.NAME, "event.tenant.created").click()
+    form.find_element(By.NAME, "description").send_keys("made in a browser")
+    submitted_with_notice(browser, form.find_element(By.TAG_NAME, "button"), "Endpoint created.")
+    secret = browser.find_element(By.ID, "new-secret").text
+    assert secret.startswith("whsec_")
+    screenshot(env, browser, "webhook-created")
+    endpoint = sql(env, f"SELECT id FROM webhook_endpoints WHERE url = '{url}'").stdout.strip()
+    submitted_with_notice(browser, browser.find_element(By.XPATH, "//button[.='Send test event']"), "webhook.test event is queued")
+    assert browser.find_elements(By.ID, "new-secret") == []  # shown once
+    assert "webhook.test" in browser.find_element(By.XPATH, "//h2[.='Messages']/following::table[1]").text
+    assert sql(env, f"SELECT event_type FROM webhook_outbox WHERE endpoint_id = '{endpoint}'").stdout.strip() == "webhook.test"
+    browser.find_element(By.TAG_NAME, "summary").click()  # the settings, folded by default
+    screenshot(env, browser, "webhook-endpoint")
+    assert console_errors(browser) == []

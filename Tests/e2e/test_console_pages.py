@@ -301,6 +301,7 @@ def test_only_an_admin_manages_tokens_and_ends_other_sessions(env):
     ("tenants/{tenant}/suspend", {"reason": "x"}), ("webhooks/{endpoint}/disable", {}), ("regions/{region}/sync", {}),
     ("commands", {"region": "{region}", "kind": "QUEUE_CAPACITY", "target": "q", "capacity": "1", "reason": "x"}),
     ("access/tokens", {"name": "con-csrf", "scope.tenants:read": "on"}),
+    ("webhooks", {"url": "http://127.0.0.1:9/csrf", "event.tenant.created": "on"}), ("webhooks/{endpoint}/rotate-secret", {"confirm": "yes"}),
 ])
 def test_every_console_change_without_its_csrf_token_is_refused_and_changes_nothing(env, path, fields, control):  # noqa: F811
     tenant = new_tenant(env)

@@ -516,7 +516,8 @@ def test_a_patch_re_enables_an_endpoint_that_a_410_disabled(env, api, receiver):
     # Refusals change nothing.
     before = listed()
     for body, status in (({}, 422), ({"url": "ftp://example.com/h"}, 422), ({"events": ["tenant.nope"]}, 422),
-                         ({"colour": "red"}, 422), ({"description": "x" * 501}, 422)):
+                         ({"colour": "red"}, 422), ({"description": "x" * 501}, 422), ({"description": "nul \u0000 byte"}, 422),
+                         ({"description": "e\u0301" * 300}, 422)):  # 300 characters, 600 code points: the column counts code points
         assert api.patch(f"/internal/webhook-endpoints/{endpoint['id']}", body).status_code == status, body
     assert listed() == before
     assert api.patch(f"/internal/webhook-endpoints/{uuid.uuid4()}", {"enabled": True}).status_code == 404

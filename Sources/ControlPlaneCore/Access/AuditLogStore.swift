@@ -31,6 +31,18 @@ public struct AuditLogStore {
             """)
     }
 
+    /// Runs a change and records its audit row in the same transaction; `target` and `summary`
+    /// may depend on what the change made.
+    public static func audited<T>(_ db: PostgresConnection, actor: String, traceId: String?, action: String, reason: String? = nil,
+                                  _ change: (PostgresConnection) throws -> (T, target: String, summary: String?)) throws -> T {
+        try db.transaction { db in
+            let (value, target, summary) = try change(db)
+            try AuditLogStore(db: db).record(.init(actor: actor, traceId: traceId, action: action, target: target, reason: reason,
+                                                   summary: summary))
+            return value
+        }
+    }
+
     public struct Filter: Sendable {
         public var actor: String?, action: String?, target: String?, since: String?
         /// Actors of one kind (`rule:`, `operator:`…).

@@ -1,3 +1,5 @@
+import Foundation
+
 /// RFC 3339 date-time syntax (the database then checks the calendar).
 public enum RFC3339 {
     /// PostgreSQL's UTC `timestamptz` text (`2026-11-21 19:58:18.123456+00`) to the second,
@@ -5,6 +7,14 @@ public enum RFC3339 {
     public static func seconds(postgresText text: String) -> String {
         guard text.utf8.count >= 19 else { return text }
         return String(text.prefix(10)) + "T" + String(text.dropFirst(11).prefix(8)) + "Z"
+    }
+
+    /// A moment as RFC 3339 UTC to the second (`2026-11-21T19:58:18Z`), as forms prefill it.
+    public static func format(_ date: Date) -> String {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down)), parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 
     public static func isValid(_ text: String) -> Bool {

@@ -148,6 +148,24 @@ public struct WebhookEndpointStore {
         return Self.states.map { ($0, counts[$0]!.0, counts[$0]!.1) }
     }
 
+    /// An endpoint as the API shows it (never its secret).
+    public static func write(_ endpoint: WebhookEndpointStore.Row, to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("id"); json.string(endpoint.id)
+        json.key("url"); json.string(endpoint.url)
+        json.key("events"); json.beginArray(); endpoint.events.forEach { json.string($0) }; json.endArray()
+        json.key("description"); json.string(endpoint.description)
+        json.key("createdAt"); json.timestamp(endpoint.createdAt)
+        json.key("disabled"); json.bool(endpoint.disabled)
+        json.key("state"); json.string(endpoint.state)
+        json.key("failingSince"); json.timestamp(endpoint.failingSince)
+        json.key("nextAttemptAt"); json.timestamp(endpoint.nextAttemptAt)
+        json.key("consecutiveFailures"); json.int(endpoint.consecutiveFailures)
+        json.key("disabledReason"); json.string(endpoint.disabledReason)
+        json.key("backlog"); json.int(endpoint.backlog)
+        json.endObject()
+    }
+
     /// One endpoint not deleted.
     public func get(_ id: String) throws -> Row {
         guard TenantValidation.isUUID(id),

@@ -198,8 +198,10 @@ enum ConsoleHandlers {
                             status: refusal.status)
             } catch let failure as ProblemConvertible {
                 let problem = failure.problem
-                return page("message", title: "Not done", viewer: nil, data: ["text": problem.detail ?? problem.type.rawValue],
-                            status: problem.status)
+                // Field problems name the field and say what it must be, as the form's user needs.
+                let text = problem.invalidParams.isEmpty ? problem.detail ?? problem.type.rawValue
+                    : problem.invalidParams.map { "\($0.name) \($0.reason)." }.joined(separator: " ")
+                return page("message", title: "Not done", viewer: nil, data: ["text": text], status: problem.status)
             }
         }
     }

@@ -246,6 +246,8 @@ enum ConsoleTemplates {
         button.danger { background: #c33; color: #fff; border: 0; padding: .3rem .8rem; border-radius: .2rem; }
         pre.payload { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 24rem; overflow: auto; }
         .actions form { display: inline-flex; gap: .3rem; margin: .2rem .6rem .2rem 0; } ol.attempts { margin: 0; padding-left: 1.2rem; }
+        form.settings { display: grid; gap: .5rem; max-width: 48rem; margin: .6rem 0; } form.settings input[name=url] { width: 100%; }
+        form.settings fieldset { border: 1px solid #8884; display: flex; flex-wrap: wrap; gap: .2rem 1rem; } form.settings button { justify-self: start; }
         .status-dead, .status-failing, .status-disabled, .status-FAILED, .status-UNACKNOWLEDGED, .status-STALE, .status-provisioning_failed { color: #c33; font-weight: 700; }
 
         """

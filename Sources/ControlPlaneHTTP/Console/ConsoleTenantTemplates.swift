@@ -55,6 +55,17 @@ extension ConsoleTemplates {
           </tbody>
         </table>
         {{>pager}}
+        {{#canCreate}}
+        <h2>New endpoint</h2>
+        <form class="settings" method="post" action="/console/webhooks">
+          <input type="hidden" name="csrf" value="{{csrf}}">
+          <label>URL <input name="url" type="url" required maxlength="2000" placeholder="https://receiver.example/hooks"></label>
+          <fieldset><legend>Events</legend>{{#eventChoices}}<label><input type="checkbox" name="event.{{value}}"{{#checked}} checked{{/checked}}> {{label}}</label> {{/eventChoices}}</fieldset>
+          <label>Description <input name="description" maxlength="500"></label>
+          <button type="submit">Create endpoint</button>
+        </form>
+        <p class="muted">The signing secret is shown once, on the next page.</p>
+        {{/canCreate}}
         """
 
     static let messages = """
@@ -73,7 +84,10 @@ extension ConsoleTemplates {
         """
 
     static let webhook = """
-        <dl class="facts"><dt>URL</dt><dd>{{url}}</dd><dt>Events</dt><dd>{{events}}</dd><dt>Id</dt><dd>{{id}}</dd><dt>Created</dt><dd>{{createdAt}}</dd>
+        {{#newSecret}}<p class="notice">The signing secret: copy it to the receiver now, it is not shown again.</p>
+        <pre class="payload" id="new-secret">{{newSecret}}</pre>{{/newSecret}}
+        <dl class="facts"><dt>URL</dt><dd>{{url}}</dd><dt>Events</dt><dd>{{events}}</dd><dt>Description</dt><dd>{{description}}</dd>
+          <dt>Id</dt><dd>{{id}}</dd><dt>Created</dt><dd>{{createdAt}}</dd>
           <dt>State</dt><dd class="status-{{state}}">{{state}}{{#disabled}} ({{disabledReason}}){{/disabled}}</dd>
           {{#failing}}<dt>Failing since</dt><dd>{{failingSince}}, {{failures}} attempts in a row; the backlog waits for the next probe at {{nextAttemptAt}}</dd>{{/failing}}
           <dt>Backlog</dt><dd>{{backlog}} pending</dd></dl>
@@ -83,7 +97,29 @@ extension ConsoleTemplates {
             <input type="hidden" name="csrf" value="{{csrf}}"><input name="reason" maxlength="500" placeholder="Reason" aria-label="Reason">
             <button type="submit">{{#disabled}}Enable{{/disabled}}{{^disabled}}Disable{{/disabled}}</button>
           </form>
+          {{^disabled}}<form method="post" action="/console/webhooks/{{id}}/test"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Send test event</button></form>{{/disabled}}
+          <form method="post" action="/console/webhooks/{{id}}/recover">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <label>Dead messages since <input name="since" required maxlength="35" value="{{recoverSince}}" aria-label="Recover dead messages since (RFC 3339)"></label>
+            <button type="submit">Recover</button>
+          </form>
+          {{#isAdmin}}
+          <form method="post" action="/console/webhooks/{{id}}/rotate-secret"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Rotate secret</button></form>
+          <form method="post" action="/console/webhooks/{{id}}/delete">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input name="reason" required maxlength="500" placeholder="Reason (required)" aria-label="Reason to delete">
+            <button type="submit">Delete</button>
+          </form>
+          {{/isAdmin}}
         </div>
+        <details><summary>Settings</summary>
+        <form class="settings" method="post" action="/console/webhooks/{{id}}/settings">
+          <input type="hidden" name="csrf" value="{{csrf}}">
+          <label>URL <input name="url" type="url" required maxlength="2000" value="{{url}}"></label>
+          <fieldset><legend>Events</legend>{{#eventChoices}}<label><input type="checkbox" name="event.{{value}}"{{#checked}} checked{{/checked}}> {{label}}</label> {{/eventChoices}}</fieldset>
+          <label>Description <input name="description" maxlength="500" value="{{description}}"></label>
+          <button type="submit">Save settings</button>
+        </form>
+        </details>
         {{/canAct}}
         <h2>Messages</h2>
         <form class="filters" method="get" action="/console/webhooks/{{id}}">

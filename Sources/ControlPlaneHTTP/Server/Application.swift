@@ -204,6 +204,17 @@ public enum Routes {
         router.add("POST", "/console/tenants/{id}/{action}", operationId: "consoleTenantAction", ConsoleHandlers.guarded(ConsoleTenantPages.act))
         router.add("GET", "/console/webhooks", operationId: "consoleWebhookEndpoints", ConsoleHandlers.guarded(ConsoleWebhookPages.endpoints))
         router.add("GET", "/console/webhooks/{id}", operationId: "consoleWebhookEndpoint", ConsoleHandlers.guarded(ConsoleWebhookPages.endpoint))
+        router.add("POST", "/console/webhooks", operationId: "consoleCreateWebhookEndpoint", ConsoleHandlers.guarded(ConsoleWebhookPages.create))
+        // The literal actions first: `{verb}` (enable, disable) would match them too.
+        router.add("POST", "/console/webhooks/{id}/settings", operationId: "consoleUpdateWebhookEndpoint",
+                   ConsoleHandlers.guarded(ConsoleWebhookPages.updateSettings))
+        router.add("POST", "/console/webhooks/{id}/test", operationId: "consoleTestWebhookEndpoint", ConsoleHandlers.guarded(ConsoleWebhookPages.sendTest))
+        router.add("POST", "/console/webhooks/{id}/recover", operationId: "consoleRecoverWebhookEndpoint",
+                   ConsoleHandlers.guarded(ConsoleWebhookPages.recover))
+        router.add("POST", "/console/webhooks/{id}/rotate-secret", operationId: "consoleRotateWebhookSecret",
+                   ConsoleHandlers.guarded(ConsoleWebhookPages.rotateSecret))
+        router.add("POST", "/console/webhooks/{id}/delete", operationId: "consoleDeleteWebhookEndpoint",
+                   ConsoleHandlers.guarded(ConsoleWebhookPages.delete))
         router.add("POST", "/console/webhooks/{id}/{verb}", operationId: "consoleWebhookEndpointSetEnabled",
                    ConsoleHandlers.guarded(ConsoleWebhookPages.setEnabled))
         router.add("POST", "/console/webhooks/{id}/messages/{message}/resend", operationId: "consoleWebhookMessageResend",

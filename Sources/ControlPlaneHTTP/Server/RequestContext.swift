@@ -41,11 +41,6 @@ public struct RequestContext {
     /// trace id); `target` may depend on what the change made.
     public func audited<T>(actor: String, action: String, reason: String? = nil,
                            _ change: (PostgresConnection) throws -> (T, target: String, summary: String?)) throws -> T {
-        try database.transaction { db in
-            let (value, target, summary) = try change(db)
-            try AuditLogStore(db: db).record(.init(actor: actor, traceId: traceId, action: action, target: target, reason: reason,
-                                                   summary: summary))
-            return value
-        }
+        try AuditLogStore.audited(database, actor: actor, traceId: traceId, action: action, reason: reason, change)
     }
 }

@@ -9,29 +9,21 @@ enum WebhookEndpointHandlers {
     struct CreateBody: Decodable {
         var url: String
         var events: [String]
+        var description: String?
+    }
+
+    /// The endpoint operations as this request's caller, audited with its trace id.
+    static func service(_ context: RequestContext, actor: String) -> WebhookEndpointService {
+        WebhookEndpointService(db: context.database, actor: actor, traceId: context.traceId, keys: context.settings.secretKeys,
+                               destinations: context.settings.webhookDestinations)
     }
 
     @Sendable static func create(_ context: RequestContext) throws -> Response {
         let principal = try context.requireScope(.webhooksManage)
-        let body = try context.decodeStrictJSON(CreateBody.self, allowedKeys: ["url", "events"])
-        try checkSettings(context, url: body.url, events: body.events)
-        guard let keys = context.settings.secretKeys else {
-            throw Problem(503, type: .webhooksNotConfigured,
-                          detail: "Webhook endpoints need CONTROLPLANE_SECRETS_KEYS on this server (signing secrets are kept encrypted).")
-        }
-        let secret = StandardWebhooks.generateSecret()
-        let endpoint = try context.audited(actor: principal.actor, action: "webhook_endpoint.create") { db in
-            let made = try WebhookEndpointStore(db: db).create(url: body.url, events: Array(Set(body.events)).sorted(), secret: secret, keys: keys)
-            return (made, target: "webhook_endpoint:\(made.id)", summary: made.events.joined(separator: ", "))  // never the secret
-        }
+        let body = try context.decodeStrictJSON(CreateBody.self, allowedKeys: ["url", "events", "description"])
+        let (endpoint, secret) = try service(context, actor: principal.actor).create(url: body.url, events: body.events, description: body.description)
         var json = JSONWriter()
-        json.beginObject()
-        json.key("id"); json.string(endpoint.id)
-        json.key("url"); json.string(endpoint.url)
-        json.key("events"); json.beginArray(); endpoint.events.forEach { json.string($0) }; json.endArray()
-        json.key("secret"); json.string(secret)
-        json.key("createdAt"); json.timestamp(endpoint.createdAt)
-        json.endObject()
+        WebhookEndpointService.writeCreated(endpoint, secret: secret, to: &json)
         return .jsonBytes(json.bytes, status: 201)
     }
 
@@ -41,33 +33,12 @@ enum WebhookEndpointHandlers {
         let limit = query.limit(default: 100, max: 1000), cursor = query.cursor(parts: 2)
         try query.finish()
         let page = try WebhookEndpointStore(db: context.database).list(after: cursor, limit: limit)
-        return .jsonBytes(JSONWriter.list(page) { json, endpoint in write(endpoint, to: &json) })
-    }
-
-    /// An endpoint as the API shows it (never its secret).
-    static func write(_ endpoint: WebhookEndpointStore.Row, to json: inout JSONWriter) {
-        json.beginObject()
-        json.key("id"); json.string(endpoint.id)
-        json.key("url"); json.string(endpoint.url)
-        json.key("events"); json.beginArray(); endpoint.events.forEach { json.string($0) }; json.endArray()
-        json.key("description"); json.string(endpoint.description)
-        json.key("createdAt"); json.timestamp(endpoint.createdAt)
-        json.key("disabled"); json.bool(endpoint.disabled)
-        json.key("state"); json.string(endpoint.state)
-        json.key("failingSince"); json.timestamp(endpoint.failingSince)
-        json.key("nextAttemptAt"); json.timestamp(endpoint.nextAttemptAt)
-        json.key("consecutiveFailures"); json.int(endpoint.consecutiveFailures)
-        json.key("disabledReason"); json.string(endpoint.disabledReason)
-        json.key("backlog"); json.int(endpoint.backlog)
-        json.endObject()
+        return .jsonBytes(JSONWriter.list(page) { json, endpoint in WebhookEndpointStore.write(endpoint, to: &json) })
     }
 
     @Sendable static func delete(_ context: RequestContext) throws -> Response {
         let principal = try context.requireScope(.webhooksManage)
-        let id = context.parameter("id")
-        try context.audited(actor: principal.actor, action: "webhook_endpoint.delete") { db in
-            (try WebhookEndpointStore(db: db).delete(id), target: "webhook_endpoint:\(id)", summary: nil)
-        }
+        try service(context, actor: principal.actor).delete(context.parameter("id"))
         return Response(status: 204)
     }
 
@@ -101,14 +72,8 @@ enum WebhookEndpointHandlers {
     @Sendable static func resend(_ context: RequestContext) throws -> Response {
         let principal = try context.requireScope(.webhooksManage)
         let body = context.request.body.isEmpty ? ResendBody() : try context.decodeStrictJSON(ResendBody.self, allowedKeys: ["endpointId"])
-        if let endpoint = body.endpointId, !TenantValidation.isUUID(endpoint) { throw Problem.validation("endpointId", "must be an endpoint id") }
         let messageId = context.parameter("id")
-        guard (1...200).contains(messageId.utf8.count) else { throw Problem.notFound("No such message.") }
-        let count = try context.audited(actor: principal.actor, action: "webhook_message.resend") { db in
-            let count = try WebhookOutboxStore(db: db).resend(messageId: messageId, endpointId: body.endpointId)
-            guard count > 0 else { throw Problem.notFound("No such message\(body.endpointId == nil ? "" : " at this endpoint").") }
-            return (count, target: "webhook_message:\(messageId)", summary: "\(count) queued")
-        }
+        let count = try service(context, actor: principal.actor).resend(messageId: messageId, endpointId: body.endpointId)
         return .jsonBytes(requeued(count, messageId: messageId), status: 202)
     }
 
@@ -118,14 +83,7 @@ enum WebhookEndpointHandlers {
     @Sendable static func recover(_ context: RequestContext) throws -> Response {
         let principal = try context.requireScope(.webhooksManage)
         let body = try context.decodeStrictJSON(RecoverBody.self, allowedKeys: ["since"])
-        guard RFC3339.isValid(body.since) else { throw Problem.validation("since", "must be an RFC 3339 date-time") }
-        let since = body.since
-        let id = context.parameter("id")
-        let count = try context.audited(actor: principal.actor, action: "webhook_endpoint.recover", reason: nil) { db in
-            try WebhookEndpointStore(db: db).requireExists(id)
-            let count = try WebhookOutboxStore(db: db).recover(endpointId: id, since: since)
-            return (count, target: "webhook_endpoint:\(id)", summary: "\(count) dead messages since \(since) queued")
-        }
+        let count = try service(context, actor: principal.actor).recover(context.parameter("id"), since: body.since)
         return .jsonBytes(requeued(count, messageId: nil), status: 202)
     }
 
@@ -133,15 +91,7 @@ enum WebhookEndpointHandlers {
     /// the sync signs with both during the overlap (`CONTROLPLANE_WEBHOOK_SECRET_OVERLAP_SECONDS`).
     @Sendable static func rotateSecret(_ context: RequestContext) throws -> Response {
         let principal = try context.requireScope(.webhooksManage)
-        guard let keys = context.settings.secretKeys else {
-            throw Problem(503, type: .webhooksNotConfigured,
-                          detail: "Webhook endpoints need CONTROLPLANE_SECRETS_KEYS on this server (signing secrets are kept encrypted).")
-        }
-        let id = context.parameter("id"), secret = StandardWebhooks.generateSecret()
-        try context.audited(actor: principal.actor, action: "webhook_endpoint.rotate_secret") { db in
-            guard try WebhookEndpointStore(db: db).rotateSecret(id, to: secret, keys: keys) else { throw WebhookEndpointStore.Failure.notFound }
-            return ((), target: "webhook_endpoint:\(id)", summary: nil)  // never a secret
-        }
+        let secret = try service(context, actor: principal.actor).rotateSecret(context.parameter("id"))
         var json = JSONWriter()
         json.beginObject()
         json.key("secret"); json.string(secret)
@@ -168,12 +118,7 @@ enum WebhookEndpointHandlers {
     /// `POST /internal/webhook-endpoints/{id}/test`: a `webhook.test` event to this endpoint now.
     @Sendable static func test(_ context: RequestContext) throws -> Response {
         let principal = try context.requireScope(.webhooksManage)
-        let id = context.parameter("id")
-        let messageId = try context.audited(actor: principal.actor, action: "webhook_endpoint.test") { db in
-            let endpoint = try WebhookEndpointStore(db: db).get(id)
-            guard !endpoint.disabled else { throw Problem.conflict("This endpoint is disabled: enable it first.", type: .illegalTransition) }
-            return (try WebhookOutboxStore(db: db).enqueueTest(endpointId: id), target: "webhook_endpoint:\(id)", summary: "webhook.test")
-        }
+        let messageId = try service(context, actor: principal.actor).sendTest(context.parameter("id"))
         return .jsonBytes(requeued(1, messageId: messageId), status: 202)
     }
 
@@ -184,25 +129,6 @@ enum WebhookEndpointHandlers {
         json.key("queued"); json.int(count)
         json.endObject()
         return json.bytes
-    }
-
-    /// The checks every endpoint's URL and event list pass, at creation and at every change.
-    static func checkSettings(_ context: RequestContext, url: String?, events: [String]?) throws {
-        var problems: [Problem.InvalidParam] = []
-        if let url, let p = urlProblem(url) { problems.append(.init(name: "url", reason: p)) }
-        if let events {
-            if events.isEmpty || events.count > 50 {
-                problems.append(.init(name: "events", reason: "must list 1 to 50 event types"))
-            } else if let unknown = events.first(where: { $0 != "*" && !TenantEvents.all.contains($0) && !WebhookOperationalEvents.all.contains($0) }) {
-                let known = (TenantEvents.all + WebhookOperationalEvents.all).joined(separator: ", ")
-                problems.append(.init(name: "events", reason: "\(unknown.prefix(64)) is not an event type; known: \(known), or *"))
-            }
-        }
-        guard problems.isEmpty else { throw Problem.validation(problems) }
-        // Resolved now (and again at every delivery): no receiver inside the network.
-        if let url, case .failure(let refusal) = context.settings.webhookDestinations.check(url) {
-            throw Problem.validation("url", refusal.reason)
-        }
     }
 
     struct UpdateBody: Decodable {
@@ -217,31 +143,10 @@ enum WebhookEndpointHandlers {
     @Sendable static func update(_ context: RequestContext) throws -> Response {
         let principal = try context.requireScope(.webhooksManage)
         let body = try context.decodeStrictJSON(UpdateBody.self, allowedKeys: ["url", "events", "description", "enabled"])
-        guard body.url != nil || body.events != nil || body.description != nil || body.enabled != nil else {
-            throw Problem.validation("body", "change at least one of url, events, description, enabled")
-        }
-        if let description = body.description, description.count > 500 { throw Problem.validation("description", "at most 500 characters") }
-        try checkSettings(context, url: body.url, events: body.events)
-        let id = context.parameter("id")
-        let changed = ["url": body.url != nil, "events": body.events != nil, "description": body.description != nil, "enabled": body.enabled != nil]
-            .filter(\.value).keys.sorted().joined(separator: ", ")
-        let row = try context.audited(actor: principal.actor, action: "webhook_endpoint.update") { db in
-            let store = WebhookEndpointStore(db: db)
-            var row = try store.update(id, url: body.url, events: body.events.map { Array(Set($0)).sorted() }, description: body.description)
-            if let enabled = body.enabled { row = try store.setEnabled(id, enabled) }
-            return (row, target: "webhook_endpoint:\(id)", summary: "changed \(changed)")
-        }
+        let row = try service(context, actor: principal.actor)
+            .update(context.parameter("id"), .init(url: body.url, events: body.events, description: body.description, enabled: body.enabled))
         var json = JSONWriter()
-        write(row, to: &json)
+        WebhookEndpointStore.write(row, to: &json)
         return .jsonBytes(json.bytes)
-    }
-
-    static func urlProblem(_ text: String) -> String? {
-        guard text.utf8.count <= 2000, let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
-              scheme == "https" || scheme == "http", let host = url.host, !host.isEmpty, url.user == nil, url.password == nil,
-              url.fragment == nil else {
-            return "must be an absolute http(s) URL without credentials or fragment"
-        }
-        return nil
     }
 }
