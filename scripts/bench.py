@@ -182,13 +182,18 @@ def main():
                 "'connectorKind', connector_kind, 'connectorCredentialRef', connector_credential_ref, "
                 "'createdAt', created_at, 'updatedAt', updated_at)), '[]'::json), 'nextCursor', NULL) "
                 f"FROM (SELECT * FROM tenants_master WHERE {page_filter} ORDER BY id LIMIT 50) t;")
-    got = interleaved({"directory": lambda: wrk(env["CONTROLPLANE_INTERNAL_URL"] + "/internal/tenants-directory?limit=50", d,
-                                                headers=[auth]),
+    # A token with a rate limit and a daily quota far above the load: what the limits cost.
+    limited_token = sh(env["CPCTL"], "tokens", "create", "--name", f"bench-limited-{int(time.time())}", "--scopes", "tenants:read",
+                       "--rate-limit", "1000000/s", "--daily-quota", "1000000000000", "--database-url", env["DATABASE_URL"]).strip()
+    directory_url = env["CONTROLPLANE_INTERNAL_URL"] + "/internal/tenants-directory?limit=50"
+    got = interleaved({"directory": lambda: wrk(directory_url, d, headers=[auth]),
+                       "limited": lambda: wrk(directory_url, d, headers=[f"authorization: Bearer {limited_token}"]),
                        "json": lambda: pgbench(env, json_sql, d, pgbin),
                        "plain": lambda: pgbench(env, plain_sql, d, pgbin)}, args.rounds)
-    directory, pg_json, pg_plain = got["directory"], got["json"], got["plain"]
+    directory, limited, pg_json, pg_plain = got["directory"], got["limited"], got["json"], got["plain"]
     rows.append(row("GET /internal/tenants-directory?limit=50", directory, pg_json, "pgbench: the page built by PostgreSQL (json_agg)"))
     rows.append(row("GET /internal/tenants-directory?limit=50", directory, pg_plain, "pgbench: the plain row query the backend runs"))
+    rows.append(row("… with a token limited to 1,000,000/s and 10^12 a day", limited, directory, "the same with an unlimited token"))
 
     print("== email check vs pgbench INSERT", flush=True)
     lua = os.path.join(tempfile.mkdtemp(), "post.lua")

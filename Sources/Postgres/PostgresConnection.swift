@@ -29,6 +29,9 @@ public final class PostgresConnection {
     private var statementNames: [String: String] = [:]
     private var lastAttempt: UInt64 = 0
     public private(set) var reconnectCount = 0
+    /// Round trips sent (statements, scripts, preparations): the backend's access log shows
+    /// how many a request cost.
+    public private(set) var roundTripCount = 0
     private var hasConnectedBefore = false
 
     public init(conninfo: String, options: Options = Options()) {
@@ -101,6 +104,7 @@ public final class PostgresConnection {
     /// parameters): for migrations and fixed transaction control only.
     public func execute(script: String) throws {
         try ensureConnected()
+        roundTripCount += 1
         let result = PQexec(handle, script)
         _ = try check(result, expectingRows: false)
     }
@@ -215,10 +219,12 @@ public final class PostgresConnection {
             name = existing
         } else {
             name = "s\(statementNames.count)"
+            roundTripCount += 1
             let prepared = PQprepare(handle, name, query.sql, Int32(query.binds.count), nil)
             _ = try check(prepared, expectingRows: false)
             statementNames[query.sql] = name
         }
+        roundTripCount += 1
         return try withBinds(query.binds) { values, lengths, formats in
             let result = PQexecPrepared(handle, name, Int32(query.binds.count), values, lengths, formats, binaryResults ? 1 : 0)
             return try check(result, expectingRows: true)!

@@ -217,6 +217,9 @@ def call(s, op, t):
     if op == "consoleRevokeToken":
         name, _ = make_token(s.env, "audit:read")
         return s.console(f"access/tokens/{name}/revoke", {"reason": "coverage", "confirm": "yes"}, t)
+    if op == "consoleSetTokenLimits":
+        name, _ = make_token(s.env, "audit:read")
+        return s.console(f"access/tokens/{name}/limits", {"rateLimit": "50/s", "dailyQuota": ""}, t)
     if op == "consoleRevokeSession":
         other, _ = signed_in(s.env, "viewer")
         session = sql(s.env, f"SELECT s.id FROM console_sessions s JOIN operators o ON o.id = s.operator_id WHERE o.name = '{other}'").stdout.strip()
@@ -232,7 +235,7 @@ COVERED = ["createTenant", "suspendTenant", "resumeTenant", "deprovisionTenant",
            "consoleRemoveDomain", "consoleTenantAction", "consoleWebhookEndpointSetEnabled", "consoleWebhookMessageResend",
            "consoleCreateWebhookEndpoint", "consoleUpdateWebhookEndpoint", "consoleTestWebhookEndpoint", "consoleRecoverWebhookEndpoint",
            "consoleRotateWebhookSecret", "consoleDeleteWebhookEndpoint",
-           "consoleRegionSyncNow", "consoleIssueCommand", "consoleCreateToken", "consoleRevokeToken", "consoleRevokeSession"]
+           "consoleRegionSyncNow", "consoleIssueCommand", "consoleCreateToken", "consoleRevokeToken", "consoleSetTokenLimits", "consoleRevokeSession"]
 
 
 def test_every_mutation_route_is_covered_here():

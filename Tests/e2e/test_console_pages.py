@@ -279,6 +279,37 @@ def test_an_admin_creates_a_token_shown_once_and_revokes_it_after_a_confirmation
                                                       f"operator:{name}|token.revoke|con-token-2|leaked in a log"]
 
 
+def test_an_admin_gives_a_token_an_expiry_and_limits_and_changes_them(env):
+    name, admin = signed_in(env, "admin")
+    csrf = csrf_of(page(env, admin, "access").text)
+    token_name = "con-lim-" + uuid.uuid4().hex[:6]
+    columns = f"SELECT expires_at > now() + interval '29 days', rate_limit, rate_window_seconds, daily_quota FROM service_tokens WHERE name = '{token_name}'"
+    for fields, says in (({"expiresIn": "soon"}, "Expires in is a number and a unit"), ({"rateLimit": "5/hour"}, "rate-limit is N/s or N/min"),
+                         ({"dailyQuota": "-3"}, "daily-quota is a whole number")):
+        r = post(env, admin, "access/tokens", {"name": token_name, "scope.tenants:read": "on", **fields}, csrf)
+        assert r.status_code == 422 and says in r.text, (fields, r.status_code, r.text[-600:])
+    assert sql(env, columns).stdout.strip() == ""
+    r = post(env, admin, "access/tokens", {"name": token_name, "scope.tenants:read": "on", "expiresIn": "30d", "rateLimit": "5/s",
+                                          "dailyQuota": "1000"}, csrf, trace="con-lim-1")
+    assert r.status_code == 200, r.text[-600:]
+    token = re.search(r'<pre class="payload" id="new-token">([^<]+)</pre>', r.text).group(1)
+    assert sql(env, columns).stdout.strip() == "t|5|1|1000"
+    assert "rate 5/s, daily quota 1000" in page(env, admin, "access").text
+    answer = Internal(env["CONTROLPLANE_INTERNAL_URL"], token).get("/internal/tenants-directory")
+    assert answer.status_code == 200 and answer.headers["ratelimit-policy"] == '"rate";q=5;w=1, "daily";q=1000;w=86400'
+    # Changed in place; a bad value changes nothing; an operator may not.
+    assert post(env, admin, f"access/tokens/{token_name}/limits", {"rateLimit": "fast", "dailyQuota": "10"}, csrf).status_code == 422
+    assert sql(env, columns).stdout.strip() == "t|5|1|1000"
+    r = post(env, admin, f"access/tokens/{token_name}/limits", {"rateLimit": "300/min", "dailyQuota": ""}, csrf, trace="con-lim-2")
+    assert r.status_code == 303 and r.headers["location"] == "/console/access?done=limits"
+    assert sql(env, columns).stdout.strip() == "t|300|60|"
+    _, operator = signed_in(env, "operator")
+    assert post(env, operator, f"access/tokens/{token_name}/limits", {"rateLimit": "1/s"}, csrf_of(page(env, operator, "access").text)).status_code == 403
+    assert sql(env, columns).stdout.strip() == "t|300|60|"
+    assert post(env, admin, "access/tokens/no-such-token/limits", {"rateLimit": "1/s"}, csrf).status_code == 404
+    assert audit_rows(env, f"token:{token_name}") == [f"operator:{name}|token.create|con-lim-1|", f"operator:{name}|token.limit|con-lim-2|"]
+
+
 def test_only_an_admin_manages_tokens_and_ends_other_sessions(env):
     other, other_browser = signed_in(env, "viewer")
     _, operator = signed_in(env, "operator")

@@ -18,6 +18,9 @@ public enum ProblemType: String, CaseIterable, Sendable {
     // Who may call
     case unauthenticated
     case insufficientScope = "insufficient-scope"
+    case tokenExpired = "token-expired"
+    case tokenRateLimited = "token-rate-limited"
+    case tokenQuotaExceeded = "token-quota-exceeded"
     case badSignature = "bad-signature"
     case draftSecretRequired = "draft-secret-required"
     case botCheckFailed = "bot-check-failed"

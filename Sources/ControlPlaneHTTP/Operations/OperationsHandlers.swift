@@ -11,6 +11,7 @@ enum OperationsHandlers {
         var out = ""
         out.reserveCapacity(16 * 1024)
         context.metrics.render(into: &out)
+        context.tokenLimiter.render(into: &out)
         // Backlogs and sync freshness, read at scrape time (each from its table's store).
         let db = context.database
         let depths = [("webhook", try WebhookOutboxStore(db: db).pendingCount()), ("email", try EmailOutboxStore(db: db).pendingCount()),

@@ -10,6 +10,8 @@ public struct ApplicationSettings: Sendable {
     public var accessLog: Bool
     /// How long a worker trusts a token lookup (revocations take effect within this).
     public var tokenCacheSeconds: Int
+    /// How often token usage (quota counters, last use) is written: at most a second.
+    public var tokenUsageFlushMilliseconds = 1000
     /// `whsec_…` secret the provisioner signs its callbacks with.
     public var provisionerSecret: String?
     /// `CONTROLPLANE_PROVISIONER_SECRETS`, comma-separated, for a rotation: the new secret and
@@ -62,6 +64,7 @@ public struct ApplicationSettings: Sendable {
                   tokenCacheSeconds: try environment.int("CONTROLPLANE_TOKEN_CACHE_SECONDS", default: 5, range: 0...3600),
                   provisionerSecret: try environment.secret("CONTROLPLANE_PROVISIONER_SECRET"))
         controlTokenHashes = try ControlTokens.load(environment).map { ServiceToken.hash($0) }
+        tokenUsageFlushMilliseconds = try environment.int("CONTROLPLANE_TOKEN_USAGE_FLUSH_MS", default: 1000, range: 50...1000)
         nodeStaleSeconds = try environment.int("CONTROLPLANE_NODE_STALE_SECONDS", default: 40, range: 1...86_400)
         jwtKeys = try SigningKey.loadPublic(environment)
         hashKey = try environment.secret("CONTROLPLANE_HASH_KEY").map { Array($0.utf8) }
@@ -95,6 +98,7 @@ public final class Application: Sendable {
     public let logger: Logger
     public let dictionary = DomainDictionary()
     public let metrics = Metrics()
+    public let tokenLimiter = TokenLimiter()
 
     /// `routes` is replaceable so tests can drive the responder with routes of their own.
     public init(settings: ApplicationSettings, logger: Logger, routes: (inout Router) -> Void = Routes.register(on:)) {
@@ -112,12 +116,15 @@ public final class Application: Sendable {
                              tokenCache: ServiceTokenCache(ttlSeconds: settings.tokenCacheSeconds))
     }
 
-    /// Work that runs beside the worker threads: the dictionary watcher.
+    /// Work that runs beside the worker threads: the dictionary watcher, the token usage flusher.
     public func startBackgroundTasks() {
         var options = settings.databaseOptions
         options.applicationName = "controlplaned-watcher"
         dictionary.startWatching(conninfo: settings.databaseURL, options: options,
                                  pollSeconds: settings.trial.dictionaryPollSeconds, logger: logger)
+        options.applicationName = "controlplaned-usage"
+        TokenUsageFlusher.start(limiter: tokenLimiter, conninfo: settings.databaseURL, options: options,
+                                intervalMilliseconds: settings.tokenUsageFlushMilliseconds, logger: logger)
     }
 }
 
@@ -233,6 +240,8 @@ public enum Routes {
         router.add("GET", "/console/rules", operationId: "consoleRules", ConsoleHandlers.guarded(ConsoleGovernancePages.rules))
         router.add("GET", "/console/access", operationId: "consoleAccess", ConsoleHandlers.guarded(ConsoleAccessPages.access))
         router.add("POST", "/console/access/tokens", operationId: "consoleCreateToken", ConsoleHandlers.guarded(ConsoleAccessPages.createToken))
+        router.add("POST", "/console/access/tokens/{name}/limits", operationId: "consoleSetTokenLimits",
+                   ConsoleHandlers.guarded(ConsoleAccessPages.setLimits))
         router.add("POST", "/console/access/tokens/{name}/revoke", operationId: "consoleRevokeToken",
                    ConsoleHandlers.guarded(ConsoleAccessPages.revokeToken))
         router.add("POST", "/console/access/sessions/{id}/revoke", operationId: "consoleRevokeSession",

@@ -11,6 +11,7 @@ public final class ApplicationResponder: Responder {
     let tokenCache: ServiceTokenCache
     private let metrics: Metrics.Shard
     private var reportedReconnects = 0
+    private let responseHeaders = ResponseHeaderList()
 
     init(application: Application, database: PostgresConnection, tokenCache: ServiceTokenCache) {
         self.application = application
@@ -22,6 +23,8 @@ public final class ApplicationResponder: Responder {
     public func respond(to request: Request) -> Response {
         var routeName = "-"
         var response: Response
+        responseHeaders.fields.removeAll(keepingCapacity: true)
+        let roundTripsBefore = database.roundTripCount
         do {
             try Self.checkBody(request)
             switch application.router.match(method: request.method, path: request.path) {
@@ -34,13 +37,15 @@ public final class ApplicationResponder: Responder {
                 routeName = route.template
                 let context = RequestContext(request: request, parameters: parameters, database: database,
                                              settings: application.settings, logger: application.logger,
-                                             tokenCache: tokenCache, dictionary: application.dictionary,
+                                             tokenCache: tokenCache, tokenLimiter: application.tokenLimiter,
+                                             responseHeaders: responseHeaders, dictionary: application.dictionary,
                                              metrics: application.metrics)
                 response = try route.handler(context)
             }
         } catch {
             response = problemResponse(for: error, request: request, route: routeName)
         }
+        for (name, value) in responseHeaders.fields { response.headers.add(name, value) }
         let elapsedSeconds = Double(MonotonicClock.nanoseconds() - request.receivedAt) / 1_000_000_000
         metrics.observe(method: request.method, route: routeName, status: response.status, seconds: elapsedSeconds)
         if database.reconnectCount != reportedReconnects {
@@ -52,6 +57,7 @@ public final class ApplicationResponder: Responder {
             application.logger.info("request", [
                 "traceId": .string(request.traceId), "method": .string(request.method), "route": .string(routeName),
                 "status": .int(response.status), "durationMs": .double((elapsed * 100).rounded() / 100),
+                "dbRoundTrips": .int(database.roundTripCount - roundTripsBefore),
             ])
         }
         return response
@@ -90,4 +96,10 @@ public final class ApplicationResponder: Responder {
         }
         return ProblemResponse.response(for: problem, traceId: request.traceId)
     }
+}
+
+/// One worker's list of fields added to whatever response the request gets (reused, not
+/// reallocated, request after request).
+final class ResponseHeaderList {
+    var fields: [(String, String)] = []
 }

@@ -12,6 +12,9 @@ public struct RequestContext {
     public let settings: ApplicationSettings
     public let logger: Logger
     let tokenCache: ServiceTokenCache
+    let tokenLimiter: TokenLimiter
+    /// Fields the response gets whatever it is (a token's RateLimit fields).
+    let responseHeaders: ResponseHeaderList
     public let dictionary: DomainDictionary
     public let metrics: Metrics
 
