@@ -1,5 +1,8 @@
 -- Service tokens as a product (issue #17): expiry, rolling replacement, last use, per-token
--- rate limits and daily quotas.
+-- rate limits and daily quotas. (The name's uniqueness among current tokens: 0027 and 0028.)
+SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '60s';
+
 ALTER TABLE service_tokens
     ADD COLUMN expires_at timestamptz,
     -- Written at most once a minute per token by the backend's usage flusher, never by a request.
@@ -9,12 +12,8 @@ ALTER TABLE service_tokens
     ADD COLUMN rate_limit integer CHECK (rate_limit BETWEEN 1 AND 1000000),
     ADD COLUMN rate_window_seconds integer CHECK (rate_window_seconds IN (1, 60)),
     ADD COLUMN daily_quota bigint CHECK (daily_quota BETWEEN 1 AND 1000000000000),
-    ADD CONSTRAINT service_tokens_rate_limit_whole CHECK ((rate_limit IS NULL) = (rate_window_seconds IS NULL));
-
--- A rolled token and its successor share the name during the grace (metrics, limits and the
--- audit trail follow the consumer, not the secret): unique among current tokens only.
-ALTER TABLE service_tokens DROP CONSTRAINT service_tokens_name_key;
-CREATE UNIQUE INDEX service_tokens_current_name ON service_tokens (name) WHERE superseded_at IS NULL;
+    -- Validated by 0028, outside this ALTER's ACCESS EXCLUSIVE lock.
+    ADD CONSTRAINT service_tokens_rate_limit_whole CHECK ((rate_limit IS NULL) = (rate_window_seconds IS NULL)) NOT VALID;
 
 -- Per token name and UTC day: quota reserved by backends (a backend admits only what it has
 -- reserved, so the quota holds across processes and hosts), requests used and refused (flushed

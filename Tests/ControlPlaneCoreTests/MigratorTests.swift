@@ -96,6 +96,30 @@ final class MigratorTests: XCTestCase {
         XCTAssertEqual(try db.query("SELECT max(version) FROM schema_history").decode(0, 0, as: Int.self), 2)
     }
 
+    func testANoTransactionFileRunsItsStatementsOneByOne() throws {
+        // CREATE INDEX CONCURRENTLY fails inside a transaction block: this file proves it ran outside.
+        try write("0003_widgets_index.sql", """
+            -- controlplane:no-transaction
+            SET lock_timeout = '1min';
+            CREATE INDEX CONCURRENTLY IF NOT EXISTS widgets_id ON widgets (id);
+            """)
+        XCTAssertEqual(try migrator().migrate(installedFrom: "test"), [1, 2, 3])
+        let db = try scratch.connect()
+        XCTAssertEqual(try db.query("SELECT to_regclass('widgets_id') IS NOT NULL").decode(0, 0, as: Bool.self), true)
+        XCTAssertEqual(try migrator().status().map(\.state), [.applied, .applied, .applied])
+        // A failure says what stays done, and records nothing.
+        try write("0004_broken.sql", "-- controlplane:no-transaction\nCREATE TABLE kept (id int);\nSELECT no_such_function();\n")
+        XCTAssertThrowsError(try migrator().migrate(installedFrom: "test")) { error in
+            guard case MigrationError.failedOutsideTransaction(version: 4, _) = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try db.query("SELECT to_regclass('kept') IS NOT NULL").decode(0, 0, as: Bool.self), true)
+        XCTAssertEqual(try db.query("SELECT max(version) FROM schema_history").decode(0, 0, as: Int.self), 3)
+        // The same file in a transaction would fail: the marker is what makes it work.
+        try write("0005_in_transaction.sql", "CREATE INDEX CONCURRENTLY widgets_again ON widgets (id);")
+        try FileManager.default.removeItem(at: directory.appendingPathComponent("0004_broken.sql"))
+        XCTAssertThrowsError(try migrator().migrate(installedFrom: "test"))
+    }
+
     func testConcurrentRunsApplyEachMigrationOnce() throws {
         try write("0003_slow.sql", "SELECT pg_sleep(0.3); CREATE TABLE slow (id int);")
         let results = ConcurrentResults()

@@ -9,6 +9,26 @@ public struct MigrationFile: Sendable, Equatable {
     public let contents: String
     /// SHA-256 of the file's bytes, hex.
     public let checksum: String
+    /// A file whose first line is `-- controlplane:no-transaction` runs outside a transaction,
+    /// one statement at a time (statements end with `;` at the end of a line): for what
+    /// PostgreSQL refuses inside one, such as `CREATE INDEX CONCURRENTLY`, which keeps a live
+    /// table writable while the index builds.
+    public var runsOutsideTransaction: Bool { contents.hasPrefix(Self.noTransactionMarker) }
+    public static let noTransactionMarker = "-- controlplane:no-transaction"
+
+    /// The statements of a file that runs outside a transaction, in order.
+    public var statements: [String] {
+        var statements: [String] = [], current = ""
+        for line in contents.split(separator: "\n", omittingEmptySubsequences: false) {
+            current += line + "\n"
+            if line.trimmingCharacters(in: .whitespaces).hasSuffix(";") {
+                statements.append(current)
+                current = ""
+            }
+        }
+        if !current.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { statements.append(current) }
+        return statements
+    }
 
     public init(fileName: String, contents: Data) throws {
         guard let parsed = Self.parseName(fileName) else { throw MigrationError.badFileName(fileName) }
@@ -66,6 +86,7 @@ public enum MigrationError: Error, CustomStringConvertible {
     case editedAfterApply([Int])
     case missingFile([Int])
     case failed(version: Int, reason: String)
+    case failedOutsideTransaction(version: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -79,6 +100,9 @@ public enum MigrationError: Error, CustomStringConvertible {
         case .missingFile(let versions):
             "applied migrations have no file here (versions \(versions.map(String.init).joined(separator: ", ")))"
         case .failed(let version, let reason): "migration \(version) failed and was rolled back: \(reason)"
+        case .failedOutsideTransaction(let version, let reason):
+            "migration \(version) failed (it runs outside a transaction: the statements before the failing one stay done; "
+                + "drop an INVALID index it left, then run it again): \(reason)"
         }
     }
 }

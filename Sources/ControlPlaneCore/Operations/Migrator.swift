@@ -86,16 +86,30 @@ public struct Migrator {
         var appliedNow: [Int] = []
         for file in files where pending.contains(file.version) {
             let started = Date()
+            func record(_ db: PostgresConnection) throws {
+                let elapsed = Int(Date().timeIntervalSince(started) * 1000)
+                try db.query("""
+                    INSERT INTO schema_history (version, description, script, checksum, installed_from, execution_time_ms)
+                    VALUES (\(file.version), \(file.description), \(file.fileName), \(file.checksum), \(installedFrom), \(elapsed))
+                    """)
+            }
             do {
-                try connection.transaction { db in
-                    try db.execute(script: file.contents)
-                    let elapsed = Int(Date().timeIntervalSince(started) * 1000)
-                    try db.query("""
-                        INSERT INTO schema_history (version, description, script, checksum, installed_from, execution_time_ms)
-                        VALUES (\(file.version), \(file.description), \(file.fileName), \(file.checksum), \(installedFrom), \(elapsed))
-                        """)
+                if file.runsOutsideTransaction {
+                    // Each statement on its own (its SETs hold for the session: reset after). A
+                    // statement that fails leaves the earlier ones done: such files are written
+                    // to run again (IF NOT EXISTS), and a failed concurrent index build leaves
+                    // an INVALID index to drop before the rerun.
+                    defer { try? connection.execute(script: "RESET lock_timeout; RESET statement_timeout") }
+                    for statement in file.statements { try connection.execute(script: statement) }
+                    try record(connection)
+                } else {
+                    try connection.transaction { db in
+                        try db.execute(script: file.contents)
+                        try record(db)
+                    }
                 }
             } catch let error as PostgresError {
+                if file.runsOutsideTransaction { throw MigrationError.failedOutsideTransaction(version: file.version, reason: error.debugDescription) }
                 throw MigrationError.failed(version: file.version, reason: error.debugDescription)
             }
             appliedNow.append(file.version)
