@@ -4,7 +4,8 @@
 set -euo pipefail
 
 APT_PACKAGES=(nginx-light postgresql postgresql-contrib libfcgi-dev libpq-dev libssl-dev libcurl4-openssl-dev libidn2-dev
-              openssl curl ca-certificates python3 python3-pip procps systemd chromium chromium-driver)
+              openssl curl ca-certificates python3 python3-pip procps systemd chromium chromium-driver
+              prometheus)  # prometheus: promtool, which lints /internal/metrics in make test
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -25,7 +26,8 @@ fi
 
 # Python test and dev tools (SMTP sink, end-to-end tests).
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-if ! python3 -c "import pytest, requests, aiosmtpd, yaml, openapi_spec_validator, standardwebhooks, jwt, cryptography, schemathesis, sslyze, idna, selenium" >/dev/null 2>&1; then
+if ! python3 -c "import pytest, requests, aiosmtpd, yaml, openapi_spec_validator, standardwebhooks, jwt, cryptography, schemathesis, sslyze, idna, selenium" >/dev/null 2>&1 \
+   || ! command -v squawk >/dev/null 2>&1; then
     echo "installing Python tools from requirements-dev.txt"
     python3 -m pip install --quiet --disable-pip-version-check -r "$here/requirements-dev.txt" \
         || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages -r "$here/requirements-dev.txt"

@@ -435,7 +435,8 @@ def test_metrics_and_status_for_operators(env, internal):
     for family in ("controlplane_http_requests_total{method=\"GET\",route=\"/internal/live\",status=\"200\"}",
                    "controlplane_http_request_duration_seconds_bucket", "controlplane_workers{state=\"busy\"}",
                    "controlplane_database_reconnects_total", "controlplane_outbox_pending{outbox=\"webhook\"}",
-                   "controlplane_region_seconds_behind", "controlplane_slow_requests_total"):
+                   "controlplane_outbox_dead{outbox=\"email\"}", "controlplane_slow_requests_total", "process_resident_memory_bytes",
+                   "controlplane_build_info{version="):
         assert family in text, family
     assert env["CONTROLPLANE_INTERNAL_TOKEN"] not in text and env["PPOS_CONTROL_TOKEN"] not in text
     status = requests.get(f"{internal}/internal/status", headers=auth).json()

@@ -122,8 +122,12 @@ public struct AdminJobStore {
         return Dictionary(uniqueKeysWithValues: zip(try rows.column(0, as: String.self), try rows.column(1, as: Int.self)))
     }
 
-    public func pendingCount() throws -> Int {
-        try db.query("SELECT count(*)::int FROM admin_jobs WHERE status = 'PENDING'", retryOnConnectionLoss: true)
-            .decode(0, 0, as: Int.self)
+    /// Waiting, given up on, and the oldest waiting one's age (`/internal/metrics`).
+    public func backlog() throws -> OutboxBacklog {
+        try db.query("""
+            SELECT (SELECT count(*)::int FROM admin_jobs WHERE status = 'PENDING') AS pending,
+                   (SELECT count(*)::int FROM admin_jobs WHERE status = 'FAILED') AS dead,
+                   (SELECT extract(epoch FROM now() - min(requested_at))::float8 FROM admin_jobs WHERE status = 'PENDING') AS oldest_pending_seconds
+            """, retryOnConnectionLoss: true).first(OutboxBacklog.self)!
     }
 }

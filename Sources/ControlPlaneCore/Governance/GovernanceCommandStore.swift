@@ -293,9 +293,13 @@ public struct GovernanceCommandStore {
         return (try rows.decode(0, 0, as: Int.self), try rows.decode(0, 1, as: Int.self))
     }
 
-    public func pendingCount() throws -> Int {
-        try db.query("SELECT count(*)::int FROM governance_commands WHERE status = 'PENDING'", retryOnConnectionLoss: true)
-            .decode(0, 0, as: Int.self)
+    /// Waiting, given up on, and the oldest waiting one's age (`/internal/metrics`).
+    public func backlog() throws -> OutboxBacklog {
+        try db.query("""
+            SELECT (SELECT count(*)::int FROM governance_commands WHERE status = 'PENDING') AS pending,
+                   (SELECT count(*)::int FROM governance_commands WHERE status = 'FAILED') AS dead,
+                   (SELECT extract(epoch FROM now() - min(issued_at))::float8 FROM governance_commands WHERE status = 'PENDING') AS oldest_pending_seconds
+            """, retryOnConnectionLoss: true).first(OutboxBacklog.self)!
     }
 }
 

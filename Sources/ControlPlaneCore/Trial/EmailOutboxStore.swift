@@ -64,9 +64,13 @@ public struct EmailOutboxStore {
             """)
     }
 
-    public func pendingCount() throws -> Int {
-        try db.query("SELECT count(*)::int FROM email_outbox WHERE status = 'pending'", retryOnConnectionLoss: true)
-            .decode(0, 0, as: Int.self)
+    /// Waiting, given up on, and the oldest waiting one's age (`/internal/metrics`).
+    public func backlog() throws -> OutboxBacklog {
+        try db.query("""
+            SELECT (SELECT count(*)::int FROM email_outbox WHERE status = 'pending') AS pending,
+                   (SELECT count(*)::int FROM email_outbox WHERE status = 'dead') AS dead,
+                   (SELECT extract(epoch FROM now() - min(created_at))::float8 FROM email_outbox WHERE status = 'pending') AS oldest_pending_seconds
+            """, retryOnConnectionLoss: true).first(OutboxBacklog.self)!
     }
 
     /// The code emails of drafts being purged.

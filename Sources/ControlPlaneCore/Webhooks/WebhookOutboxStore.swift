@@ -148,9 +148,13 @@ public struct WebhookOutboxStore {
             """)
     }
 
-    public func pendingCount() throws -> Int {
-        try db.query("SELECT count(*)::int FROM webhook_outbox WHERE status = 'pending'", retryOnConnectionLoss: true)
-            .decode(0, 0, as: Int.self)
+    /// Waiting, given up on, and the oldest waiting one's age (`/internal/metrics`).
+    public func backlog() throws -> OutboxBacklog {
+        try db.query("""
+            SELECT (SELECT count(*)::int FROM webhook_outbox WHERE status = 'pending') AS pending,
+                   (SELECT count(*)::int FROM webhook_outbox WHERE status = 'dead') AS dead,
+                   (SELECT extract(epoch FROM now() - min(created_at))::float8 FROM webhook_outbox WHERE status = 'pending') AS oldest_pending_seconds
+            """, retryOnConnectionLoss: true).first(OutboxBacklog.self)!
     }
 
     public static let statuses = ["pending", "delivered", "dead"]
@@ -226,8 +230,4 @@ public struct WebhookOutboxStore {
         return messageId
     }
 
-    public func deadCount() throws -> Int {
-        try db.query("SELECT count(*)::int FROM webhook_outbox WHERE status = 'dead'", retryOnConnectionLoss: true)
-            .decode(0, 0, as: Int.self)
-    }
 }

@@ -235,6 +235,16 @@ enum ConsoleHandlers {
     // MARK: shared by the pages
 
     /// `2026-12-02 00:25:22.991955+00` → `2026-12-02 00:25:22 UTC` (sessions run in UTC).
+    /// `42 s`, `7 min`, `3 h`, `2 d`: an age at a glance.
+    static func duration(_ seconds: Int) -> String {
+        switch seconds {
+        case ..<120: "\(max(0, seconds)) s"
+        case ..<7200: "\(seconds / 60) min"
+        case ..<172_800: "\(seconds / 3600) h"
+        default: "\(seconds / 86_400) d"
+        }
+    }
+
     static func shortTime(_ text: String?) -> String {
         guard let text, text.utf8.count >= 19 else { return text ?? "" }
         return String(text.prefix(19)) + " UTC"

@@ -9,13 +9,10 @@ enum ConsoleOverviewPage {
         let viewer = try Console.viewer(context)
         let db = context.database
         let waiting = try TrialDraftStore(db: db).count(status: "submitted")
-        let outboxes: [[String: Any]] = [
-            ["name": "webhooks", "pending": try WebhookOutboxStore(db: db).pendingCount(), "dead": try WebhookOutboxStore(db: db).deadCount(),
-             "link": "/console/webhooks"],
-            ["name": "emails", "pending": try EmailOutboxStore(db: db).pendingCount(), "dead": "—"],
-            ["name": "governance commands", "pending": try GovernanceCommandStore(db: db).pendingCount(), "dead": "—", "link": "/console/commands"],
-            ["name": "admin jobs", "pending": try AdminJobStore(db: db).pendingCount(), "dead": "—", "link": "/console/admin-jobs"],
-        ]
+        let outboxes: [[String: Any]] = try OperationsHandlers.outboxes(db).map { entry in
+            ["name": entry.title, "pending": entry.backlog.pending, "dead": entry.backlog.dead, "link": entry.link as Any,
+             "oldest": entry.backlog.oldestPendingSeconds.map { Console.duration(Int($0)) } ?? "—"]
+        }
         let regions: [[String: Any]] = try RegionStore(db: db).freshness().map {
             ["id": $0.id, "health": $0.health, "behind": $0.secondsBehind < 0 ? "never" : String($0.secondsBehind)]
         }

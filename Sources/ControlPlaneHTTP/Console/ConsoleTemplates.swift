@@ -133,8 +133,8 @@ enum ConsoleTemplates {
         <section>
           <h2>Outboxes</h2>
           <table>
-            <thead><tr><th>Outbox</th><th>Pending</th><th>Dead</th></tr></thead>
-            <tbody>{{#outboxes}}<tr><td>{{#link}}<a href="{{link}}">{{name}}</a>{{/link}}{{^link}}{{name}}{{/link}}</td><td>{{pending}}</td><td>{{dead}}</td></tr>{{/outboxes}}</tbody>
+            <thead><tr><th>Outbox</th><th>Pending</th><th>Oldest waiting</th><th>Dead / failed</th></tr></thead>
+            <tbody>{{#outboxes}}<tr><td>{{#link}}<a href="{{link}}">{{name}}</a>{{/link}}{{^link}}{{name}}{{/link}}</td><td>{{pending}}</td><td>{{oldest}}</td><td>{{dead}}</td></tr>{{/outboxes}}</tbody>
           </table>
         </section>
         <section>

@@ -12,13 +12,21 @@ enum OperationsHandlers {
         out.reserveCapacity(16 * 1024)
         context.metrics.render(into: &out)
         context.tokenLimiter.render(into: &out)
+        ProcessMetrics.render(into: &out)
         // Backlogs and sync freshness, read at scrape time (each from its table's store).
         let db = context.database
-        let depths = [("webhook", try WebhookOutboxStore(db: db).pendingCount()), ("email", try EmailOutboxStore(db: db).pendingCount()),
-                      ("governance_command", try GovernanceCommandStore(db: db).pendingCount()),
-                      ("admin_job", try AdminJobStore(db: db).pendingCount())]
+        let outboxes = try outboxes(db)
         out += "# HELP controlplane_outbox_pending Messages waiting in each outbox.\n# TYPE controlplane_outbox_pending gauge\n"
-        for (outbox, count) in depths { out += "controlplane_outbox_pending{outbox=\"\(outbox)\"} \(count)\n" }
+        for entry in outboxes { out += "controlplane_outbox_pending{outbox=\"\(entry.name)\"} \(entry.backlog.pending)\n" }
+        out += "# HELP controlplane_outbox_dead Messages each outbox gave up on (dead-lettered, or FAILED for commands and admin jobs).\n"
+        out += "# TYPE controlplane_outbox_dead gauge\n"
+        for entry in outboxes { out += "controlplane_outbox_dead{outbox=\"\(entry.name)\"} \(entry.backlog.dead)\n" }
+        out += "# HELP controlplane_outbox_oldest_pending_age_seconds How long the oldest waiting message has waited (absent: none waits).\n"
+        out += "# TYPE controlplane_outbox_oldest_pending_age_seconds gauge\n"
+        for entry in outboxes {
+            guard let age = entry.backlog.oldestPendingSeconds else { continue }
+            out += "controlplane_outbox_oldest_pending_age_seconds{outbox=\"\(entry.name)\"} \(age)\n"
+        }
         let endpointStates = try WebhookEndpointStore(db: db).stateCounts()
         out += "# HELP controlplane_webhook_endpoints Webhook endpoints by delivery state (failing: waiting for the next probe).\n"
         out += "# TYPE controlplane_webhook_endpoints gauge\n"
@@ -33,21 +41,22 @@ enum OperationsHandlers {
         out += "# TYPE controlplane_commands_unacknowledged gauge\ncontrolplane_commands_unacknowledged \(try GovernanceCommandStore(db: db).unacknowledgedCount())\n"
         let regions = try RegionStore(db: db).freshness()
         let lastRecords = try SweepRunStore(db: db).lastRecordsByRegion()
-        out += "# HELP controlplane_region_last_good_sweep_timestamp_seconds Unix time of the region's last successful sweep (0: never).\n"
+        // "Never swept" is an absent series, as Prometheus expects, not 0 or -1.
+        out += "# HELP controlplane_region_last_good_sweep_timestamp_seconds Unix time of the region's last successful sweep (absent: never).\n"
         out += "# TYPE controlplane_region_last_good_sweep_timestamp_seconds gauge\n"
-        var behind = "# HELP controlplane_region_seconds_behind Seconds since the last successful sweep (-1: never).\n# TYPE controlplane_region_seconds_behind gauge\n"
         var records = "# HELP controlplane_region_last_sweep_records Records the region's last sweep took in (a full page count means a backlog).\n# TYPE controlplane_region_last_sweep_records gauge\n"
         var health = "# HELP controlplane_region_health 1 for the region's current health.\n# TYPE controlplane_region_health gauge\n"
         for region in regions {
             let id = Metrics.escape(region.id)
-            out += "controlplane_region_last_good_sweep_timestamp_seconds{region=\"\(id)\"} \(region.lastGoodSweepUnix)\n"
-            behind += "controlplane_region_seconds_behind{region=\"\(id)\"} \(region.secondsBehind)\n"
-            records += "controlplane_region_last_sweep_records{region=\"\(id)\"} \(lastRecords[region.id] ?? 0)\n"
+            if region.lastGoodSweepUnix > 0 {
+                out += "controlplane_region_last_good_sweep_timestamp_seconds{region=\"\(id)\"} \(region.lastGoodSweepUnix)\n"
+            }
+            if let count = lastRecords[region.id] { records += "controlplane_region_last_sweep_records{region=\"\(id)\"} \(count)\n" }
             for state in ["HEALTHY", "PARTIAL", "DEGRADED"] {
                 health += "controlplane_region_health{region=\"\(id)\",health=\"\(state)\"} \(state == region.health ? 1 : 0)\n"
             }
         }
-        out += behind + records + health
+        out += records + health
         out += "# HELP controlplane_trial_sends_this_hour Code emails the funnel queued this hour (all domains).\n"
         out += "# TYPE controlplane_trial_sends_this_hour gauge\ncontrolplane_trial_sends_this_hour \(try TrialRateCounterStore(db: db).globalSendsThisHour())\n"
         out += "# HELP controlplane_trial_send_budget_per_hour The hourly send budget (CONTROLPLANE_OTP_MAX_SENDS_PER_HOUR): at it, sends answer 429.\n"
@@ -62,6 +71,14 @@ enum OperationsHandlers {
         headers.add("content-type", "text/plain; version=0.0.4; charset=utf-8")
         headers.add("cache-control", "no-store")
         return Response(status: 200, headers: headers, body: Array(out.utf8))
+    }
+
+    /// Every outbox with its backlog, for the metrics and the console's overview.
+    static func outboxes(_ db: PostgresConnection) throws -> [(name: String, title: String, link: String?, backlog: OutboxBacklog)] {
+        [("webhook", "webhooks", "/console/webhooks", try WebhookOutboxStore(db: db).backlog()),
+         ("email", "emails", nil, try EmailOutboxStore(db: db).backlog()),
+         ("governance_command", "governance commands", "/console/commands", try GovernanceCommandStore(db: db).backlog()),
+         ("admin_job", "admin jobs", "/console/admin-jobs", try AdminJobStore(db: db).backlog())]
     }
 
     @Sendable static func status(_ context: RequestContext) throws -> Response {
