@@ -39,6 +39,9 @@ public final class FastCGIServer: @unchecked Sendable {
     private var wakePipe: [Int32] = [-1, -1]
     private var poller: Int32 = -1
     private let slots = SlotPool()
+    /// Called about once a second by the monitor thread while the server runs (readiness,
+    /// status and watchdog notifications live with the application).
+    public var onTick: (@Sendable () -> Void)?
 
     public init(configuration: ServerConfiguration, logger: Logger,
                 makeResponder: @escaping @Sendable (Int) -> any Responder) {
@@ -77,6 +80,7 @@ public final class FastCGIServer: @unchecked Sendable {
             thread.start()
         }
 
+        startMonitor()
         while true {
             let signal = cfcgi_wait_control_signal()
             if signal == SIGHUP {
@@ -103,6 +107,27 @@ public final class FastCGIServer: @unchecked Sendable {
                      ["inFlight": .int(stats.inFlightCount),
                       "drainTimeoutSeconds": .double(configuration.drainTimeoutSeconds)])
         return 1
+    }
+
+    /// Once a second: requests running past the slow threshold are logged once, while they
+    /// run (the usual slow log comes only when they end), then the application's tick.
+    private func startMonitor() {
+        let thread = Thread { [self] in
+            while !stopping.load(ordering: .relaxed) {
+                Thread.sleep(forTimeInterval: 1)
+                if configuration.slowRequestMilliseconds > 0 {
+                    let now = MonotonicClock.nanoseconds()
+                    for request in stats.newlySlow(milliseconds: configuration.slowRequestMilliseconds, now: now) {
+                        logger.warning("request still running", ["traceId": .string(request.traceId), "method": .string(request.method),
+                                                                 "path": .string(request.path),
+                                                                 "runningMs": .int(Int((now &- request.startedAt) / 1_000_000))])
+                    }
+                }
+                onTick?()
+            }
+        }
+        thread.name = "fcgi-monitor"
+        thread.start()
     }
 
     private func openListenSocket() throws -> Int32 {
@@ -167,7 +192,7 @@ public final class FastCGIServer: @unchecked Sendable {
                     continue
                 }
             }
-            serve(slot: slot, responder: responder)
+            serve(slot: slot, responder: responder, worker: index)
             let descriptor = slot.connectionDescriptor
             if descriptor >= 0 && !stopping.load(ordering: .relaxed) {
                 let add = slot.registeredDescriptor != descriptor
@@ -192,9 +217,11 @@ public final class FastCGIServer: @unchecked Sendable {
         }
     }
 
-    private func serve(slot: RequestSlot, responder: any Responder) {
+    private func serve(slot: RequestSlot, responder: any Responder, worker: Int) {
         stats.begin()
         let request = slot.readRequest(maxBodyBytes: configuration.maxBodyBytes)
+        stats.track(worker: worker, request)
+        defer { stats.untrack(worker: worker) }
         let response = responder.respond(to: request)
         let delivered = slot.write(response, headOnly: request.method == "HEAD")
         // Reading stdin to its end lets libfcgi keep a kept connection (it closes one with

@@ -50,6 +50,8 @@ do {
     application.startBackgroundTasks()
     let server = FastCGIServer(configuration: configuration, logger: logger) { _ in application.makeResponder() }
     application.metrics.attach(server.stats)
+    let supervisor = ServiceSupervisor(stats: server.stats, settings: application.settings)
+    server.onTick = { supervisor.tick() }
     exit(try server.run())
 } catch {
     logger.error("cannot start", ["error": .string(String(describing: error))])

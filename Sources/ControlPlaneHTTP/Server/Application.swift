@@ -107,6 +107,7 @@ public final class Application: Sendable {
         var router = Router()
         routes(&router)
         self.router = router
+        _ = ProcessMetrics.startedAt
     }
 
     /// A responder for one worker thread, with its own database connection.
