@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// - The rate is a token bucket per token name (capacity: the limit's count, refilled evenly
 ///   over its window), checked in memory: no database round trip per request.
-/// - The daily quota is reserved from `service_token_usage` in chunks (at most 64, and at most
+/// - The daily quota is reserved from `service_token_usage` in chunks (at most 256, and at most
 ///   a sixteenth of what is left, so the last requests of a day reserve one at a time); a
 ///   request is admitted only from this process's reservation, so every process and host
 ///   together never admit more than the quota. Once the quota is found spent, later requests
@@ -49,6 +49,8 @@ public final class TokenLimiter: Sendable {
         /// Token id → when its `last_used_at` was last scheduled (monotonic ns).
         var touchedAt: [String: UInt64] = [:]
         var touch: Set<String> = []
+        /// The RateLimit-Policy field per name, built once per limits.
+        var policies: [String: (limits: TokenLimits, field: String)] = [:]
     }
 
     struct PendingKey: Hashable {
@@ -61,7 +63,7 @@ public final class TokenLimiter: Sendable {
     }
 
     private let state = Mutex(State())
-    static let maxChunk = 64, touchIntervalNanoseconds: UInt64 = 60_000_000_000
+    static let maxChunk = 256, touchIntervalNanoseconds: UInt64 = 60_000_000_000
 
     public init() {}
 
@@ -76,6 +78,8 @@ public final class TokenLimiter: Sendable {
         var rateState: (remaining: Int, reset: Int)?
         var refusal: Refusal?
         var needsReservation = false
+        var counted: (left: Int, reservedEverywhere: Int)?
+        var policy = ""
         state.withLock { state in
             if state.touchedAt[principal.tokenId].map({ monotonic &- $0 >= Self.touchIntervalNanoseconds }) ?? true {
                 state.touchedAt[principal.tokenId] = monotonic
@@ -108,6 +112,14 @@ public final class TokenLimiter: Sendable {
                 }
                 state.allowances[name] = allowance
             }
+            if !limits.isUnlimited {
+                if let cached = state.policies[name], cached.limits == limits { policy = cached.field } else {
+                    policy = Self.policyField(limits)
+                    state.policies[name] = (limits, policy)
+                }
+            }
+            // The usual case takes the lock once: counted here, unless a reservation is due.
+            if !needsReservation { counted = Self.count(&state, name: name, day: day, refusal: refusal) }
         }
         if needsReservation, let quota = limits.dailyQuota {
             // Outside the lock: one worker's round trip must not stall the others.
@@ -128,36 +140,21 @@ public final class TokenLimiter: Sendable {
                 if granted == 0, limits.rate != nil { state.buckets[name]?.tokens += 1 }  // not spent: give the rate back
             }
         }
-        let (quotaRemaining, reservedEverywhere): (Int, Int) = state.withLock { state in
-            let key = PendingKey(name: name, day: day)
-            switch refusal {
-            case nil:
-                state.totals[name, default: Totals()].requests += 1
-                state.pending[key, default: (0, 0)].used += 1
-            case .rate:
-                state.totals[name, default: Totals()].rateLimited += 1
-                state.pending[key, default: (0, 0)].limited += 1
-            case .dailyQuota:
-                state.totals[name, default: Totals()].quotaExceeded += 1
-                state.pending[key, default: (0, 0)].limited += 1
-            }
-            let allowance = state.allowances[name]
-            return (allowance?.left ?? 0, allowance?.reservedEverywhere ?? 0)
+        let (quotaRemaining, reservedEverywhere) = counted ?? state.withLock { state in
+            Self.count(&state, name: name, day: day, refusal: refusal)
         }
         guard !limits.isUnlimited else { return (refusal, []) }
-        var policy: [String] = [], current: [String] = []
-        if let rate = limits.rate, let rateState {
-            policy.append("\"rate\";q=\(rate.count);w=\(rate.windowSeconds)")
-            current.append("\"rate\";r=\(rateState.remaining);t=\(rateState.reset)")
+        var current = ""
+        if let rateState {
+            current = "\"rate\";r=\(rateState.remaining);t=\(rateState.reset)"
         }
         if let quota = limits.dailyQuota {
             // What is left for everyone: the quota less what all processes reserved, plus this
             // process's unspent share (others' unspent shares are not known here).
             let remaining = max(0, quota - reservedEverywhere + quotaRemaining)
-            policy.append("\"daily\";q=\(quota);w=86400")
-            current.append("\"daily\";r=\(remaining);t=\(secondsToMidnight)")
+            current += (current.isEmpty ? "" : ", ") + "\"daily\";r=\(remaining);t=\(secondsToMidnight)"
         }
-        return (refusal, [("ratelimit-policy", policy.joined(separator: ", ")), ("ratelimit", current.joined(separator: ", "))])
+        return (refusal, [("ratelimit-policy", policy), ("ratelimit", current)])
     }
 
     struct Pending {
@@ -165,6 +162,31 @@ public final class TokenLimiter: Sendable {
         var counts: ServiceTokenUsageStore.Counts {
             ServiceTokenUsageStore.Counts(name: key.name, day: TokenLimiter.dayText(key.day), used: used, limited: limited)
         }
+    }
+
+    /// `"rate";q=5;w=1, "daily";q=1000;w=86400`: the same for every request with these limits.
+    static func policyField(_ limits: TokenLimits) -> String {
+        let parts = [limits.rate.map { "\"rate\";q=\($0.count);w=\($0.windowSeconds)" }, limits.dailyQuota.map { "\"daily\";q=\($0);w=86400" }]
+        return parts.compactMap { $0 }.joined(separator: ", ")
+    }
+
+    /// Counts one request (admitted or refused) for metrics and the next flush; returns this
+    /// process's unspent quota and what every process reserved, for the RateLimit field.
+    private static func count(_ state: inout State, name: String, day: Int, refusal: Refusal?) -> (left: Int, reservedEverywhere: Int) {
+        let key = PendingKey(name: name, day: day)
+        switch refusal {
+        case nil:
+            state.totals[name, default: Totals()].requests += 1
+            state.pending[key, default: (0, 0)].used += 1
+        case .rate:
+            state.totals[name, default: Totals()].rateLimited += 1
+            state.pending[key, default: (0, 0)].limited += 1
+        case .dailyQuota:
+            state.totals[name, default: Totals()].quotaExceeded += 1
+            state.pending[key, default: (0, 0)].limited += 1
+        }
+        let allowance = state.allowances[name]
+        return (allowance?.left ?? 0, allowance?.reservedEverywhere ?? 0)
     }
 
     /// What to flush: counts since the last flush and the tokens whose last use to record.

@@ -102,7 +102,7 @@ enum WebhookEndpointHandlers {
     /// `GET /internal/webhooks/event-types`: every event type with the JSON Schema of its messages.
     @Sendable static func eventTypes(_ context: RequestContext) throws -> Response {
         try context.requireScope(.webhooksManage)
-        var query = context.query
+        let query = context.query
         try query.finish()
         let entries = WebhookEventCatalog.entries
         return .jsonBytes(JSONWriter.list(count: entries.count) { json, index in
