@@ -97,7 +97,10 @@ final class RequestSlot: @unchecked Sendable {  // used by one thread at a time,
             path = String(Substring(requestURI.utf8.split(separator: UInt8(ascii: "?"), maxSplits: 1,
                                                           omittingEmptySubsequences: false).first ?? Substring("").utf8))
         }
-        if trace.isEmpty { trace = TraceID.make() }
+        // Without nginx's TRACE_ID (a direct FastCGI client): the same choice nginx makes.
+        if trace.isEmpty {
+            trace = Traceparent.traceId(headers["traceparent"]) ?? headers["x-trace-id"].flatMap(TraceID.sane) ?? TraceID.make()
+        }
         var request = Request(method: method, path: path, query: query, headers: headers,
                               remoteAddress: remote, traceId: trace)
         request.isTLS = tls

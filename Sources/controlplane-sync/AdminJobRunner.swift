@@ -48,7 +48,7 @@ struct AdminJobRunner {
                 guard let region = try RegionStore(db: db).sweepTargets(only: job.region).first else {
                     return ("FAILED", #"{"error":"region missing or disabled"}"#)
                 }
-                switch try sweeper.sweep(region, trigger: "admin_job", heartbeat: { renewLease(job.id) }) {
+                switch try sweeper.sweep(region, trigger: "admin_job", traceId: job.traceId, heartbeat: { renewLease(job.id) }) {
                 case .skipped:
                     return ("FAILED", #"{"error":"another sweep holds the region; retry"}"#)
                 case .swept(let outcome, let pages, let records, let revisions, _, let error):

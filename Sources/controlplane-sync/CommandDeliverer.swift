@@ -32,7 +32,7 @@ struct CommandDeliverer {
             body.key("issuedAt"); body.timestamp(command.issuedAt)
             body.endObject()
             let client = RegistryClient(region: command.region, baseURL: command.baseURL, requestsPerSecond: 0,
-                                        configuration: configuration)
+                                        configuration: configuration, traceId: command.traceId)
             var status = "DELIVERED", error: String?, delay = 0.0
             do {
                 _ = try client.send(method: "POST", path: "/v1/registry/commands", body: body.bytes, scope: "registry:commands:write")

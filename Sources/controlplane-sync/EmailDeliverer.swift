@@ -32,6 +32,7 @@ struct EmailDeliverer {
             let minutes = trial.codeLifetimeSeconds / 60
             let mail = MailMessage.plainText(
                 from: from, to: message.toAddress, subject: "Your verification code",
+                traceparent: TraceContext.traceparent(traceId: message.traceId ?? TraceContext.newTraceId()),
                 body: """
                     Your verification code is \(code).
 
@@ -67,7 +68,7 @@ struct EmailDeliverer {
 
 /// An RFC 5322 plain-text message (UTF-8, 8bit).
 enum MailMessage {
-    static func plainText(from: String, to: String, subject: String, body: String) -> [UInt8] {
+    static func plainText(from: String, to: String, subject: String, traceparent: String? = nil, body: String) -> [UInt8] {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
@@ -76,8 +77,8 @@ enum MailMessage {
         let lines = [
             "From: \(from)", "To: \(to)", "Subject: \(subject)", "Date: \(formatter.string(from: Date()))",
             "Message-ID: <\(UUID().uuidString.lowercased())@\(domain)>", "MIME-Version: 1.0",
-            "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit", "Auto-Submitted: auto-generated", "",
-        ] + body.components(separatedBy: "\n")
+            "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit", "Auto-Submitted: auto-generated",
+        ] + (traceparent.map { ["Traceparent: \($0)"] } ?? []) + [""] + body.components(separatedBy: "\n")
         return Array(lines.joined(separator: "\r\n").utf8) + [13, 10]
     }
 }

@@ -16,10 +16,14 @@ final class RegistryClient {
     let interval: Double
     /// The region's sweep deadline (nil: only the request timeout bounds a call).
     let deadline: Date?
+    /// The trace these calls belong to: the request that caused them, or this run's own.
+    let traceId: String
     private var nextSlot = Date()
 
-    init(region: String, baseURL: String, requestsPerSecond: Double, configuration: SyncConfiguration, deadline: Date? = nil) {
+    init(region: String, baseURL: String, requestsPerSecond: Double, configuration: SyncConfiguration, deadline: Date? = nil,
+         traceId: String? = nil) {
         self.region = region
+        self.traceId = traceId ?? TraceContext.newTraceId()
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.configuration = configuration
         self.deadline = deadline
@@ -65,7 +69,8 @@ final class RegistryClient {
         let token = try PreflightJWT.mint(key: try configuration.signer(), issuer: configuration.issuer, audience: region,
                                           subject: "controlplane-sync", scope: scope,
                                           lifetimeSeconds: configuration.tokenLifetimeSeconds)
-        var headers = [("authorization", "Bearer \(token)"), ("accept", "application/json"), ("user-agent", "controlplane-sync/1")]
+        var headers = [("authorization", "Bearer \(token)"), ("accept", "application/json"), ("user-agent", "controlplane-sync/1"),
+                       ("traceparent", TraceContext.traceparent(traceId: traceId))]
         if !body.isEmpty { headers.append(("content-type", "application/json")) }
         let result = HTTPTransfer.send(method: method, url: url, headers: headers, body: body, timeoutSeconds: timeout,
                                        maxResponseBytes: configuration.maxResponseBytes)

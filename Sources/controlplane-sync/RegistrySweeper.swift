@@ -37,7 +37,7 @@ struct RegistrySweeper {
     /// after every page and before every wait or request that may take long (an admin job
     /// renews its lease there), so the gap between calls is bounded by one request's deadline
     /// or one wait.
-    func sweep(_ region: Region, trigger: String, heartbeat: () -> Void = {}) throws -> Result {
+    func sweep(_ region: Region, trigger: String, traceId: String? = nil, heartbeat: () -> Void = {}) throws -> Result {
         let lockKey = "controlplane.sweep:" + region.id
         guard try db.tryAdvisoryLock(named: lockKey) else {
             logger.info("region skipped: another sweep holds it", ["region": .string(region.id)])
@@ -50,7 +50,8 @@ struct RegistrySweeper {
         let run = try runs.start(region: region.id, trigger: trigger)
         // The region's budget for this run, Retry-After waits included: past it, stop cleanly.
         let client = RegistryClient(region: region.id, baseURL: region.baseURL, requestsPerSecond: region.requestsPerSecond,
-                                    configuration: configuration, deadline: started.addingTimeInterval(Double(region.sweepBudgetSeconds)))
+                                    configuration: configuration, deadline: started.addingTimeInterval(Double(region.sweepBudgetSeconds)),
+                                    traceId: traceId)
         var cursor = region.cursor
         var pages = 0, records = 0, revisions = 0, bytes = 0
         var failure: String?

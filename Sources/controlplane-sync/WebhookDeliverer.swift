@@ -74,6 +74,8 @@ struct WebhookDeliverer {
                     ("webhook-id", message.messageId),
                     ("webhook-timestamp", String(timestamp)),
                     ("webhook-signature", signatures(message, key: key, timestamp: timestamp, body: body)),
+                    // The trace of the request that caused the message; messages the sync made itself carry a new one.
+                    ("traceparent", TraceContext.traceparent(traceId: message.traceId ?? TraceContext.newTraceId())),
                 ], body: body, timeoutSeconds: timeoutSeconds,
                 pinnedAddresses: (destination.host, destination.port, destination.addresses))
             }

@@ -20,14 +20,16 @@ public struct AdminJobStore {
 
     public struct Row: PostgresRowDecodable, Sendable {
         public static let columns = """
-            id::text, kind, region_id, status, requested_by, reason, result::text, requested_at, started_at, finished_at
+            id::text, kind, region_id, status, requested_by, reason, result::text, requested_at, started_at, finished_at, trace_id
             """
         public let id: String, kind: String, region: String, status: String, requestedBy: String, reason: String
         public let result: String?, requestedAt: String, startedAt: String?, finishedAt: String?
+        /// The request that asked for the job: its registry calls carry this trace.
+        public let traceId: String?
         public init(row: inout PostgresRowReader) throws {
             id = try row.next(); kind = try row.next(); region = try row.next(); status = try row.next()
             requestedBy = try row.next(); reason = try row.next(); result = try row.next(); requestedAt = try row.next()
-            startedAt = try row.next(); finishedAt = try row.next()
+            startedAt = try row.next(); finishedAt = try row.next(); traceId = try row.next()
         }
 
         public func write(to json: inout JSONWriter) {
@@ -46,10 +48,10 @@ public struct AdminJobStore {
         }
     }
 
-    public func create(kind: String, region: String, requestedBy: String, reason: String) throws -> Row {
+    public func create(kind: String, region: String, requestedBy: String, reason: String, traceId: String? = nil) throws -> Row {
         guard let row = try db.query("""
-            INSERT INTO admin_jobs (kind, region_id, requested_by, reason)
-            SELECT \(kind), \(region), \(requestedBy), \(reason) WHERE EXISTS (SELECT 1 FROM regions WHERE id = \(region))
+            INSERT INTO admin_jobs (kind, region_id, requested_by, reason, trace_id)
+            SELECT \(kind), \(region), \(requestedBy), \(reason), \(traceId) WHERE EXISTS (SELECT 1 FROM regions WHERE id = \(region))
             RETURNING \(columns: Row.self)
             """).first(Row.self) else { throw Failure.unknownRegion }
         return row

@@ -54,7 +54,7 @@ public struct CommandRequest: Sendable {
     public static func issue(_ command: GovernanceCommandStore.NewCommand, db: PostgresConnection,
                              traceId: String?) throws -> GovernanceCommandStore.Outcome {
         try db.transaction { db in
-            let outcome = try GovernanceCommandStore(db: db).issue(command)
+            let outcome = try GovernanceCommandStore(db: db).issue(command, traceId: traceId)
             if case .created = outcome {
                 try AuditLogStore(db: db).record(.init(actor: command.actor, traceId: traceId, action: "command.issue",
                                                        target: "region:\(command.region)", reason: command.reason,

@@ -71,11 +71,11 @@ public struct GovernanceCommandStore {
 
     /// Issues a command, or returns the one already issued under the same idempotency key
     /// (a different command under that key is a conflict). Call inside a transaction.
-    public func issue(_ command: NewCommand) throws -> Outcome {
+    public func issue(_ command: NewCommand, traceId: String? = nil) throws -> Outcome {
         let inserted = try db.query("""
-            INSERT INTO governance_commands (region_id, kind, target, params, actor, reason, idempotency_key, rule_id)
+            INSERT INTO governance_commands (region_id, kind, target, params, actor, reason, idempotency_key, rule_id, trace_id)
             SELECT \(command.region), \(command.kind.rawValue), \(command.target), \(command.paramsJSON)::jsonb,
-                   \(command.actor), \(command.reason), \(command.idempotencyKey), \(command.ruleId)
+                   \(command.actor), \(command.reason), \(command.idempotencyKey), \(command.ruleId), \(traceId)
             WHERE EXISTS (SELECT 1 FROM regions WHERE id = \(command.region))
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING id::text
@@ -201,13 +201,15 @@ public struct GovernanceCommandStore {
 
     /// A PENDING command due for delivery, with its region's registry.
     public struct Due: PostgresRowDecodable, Sendable {
-        public static let columns = "c.id::text, c.region_id, c.kind, c.target, c.params::text, c.issued_at, c.attempts, r.base_url, c.status"
+        public static let columns = """
+            c.id::text, c.region_id, c.kind, c.target, c.params::text, c.issued_at, c.attempts, r.base_url, c.status, c.trace_id
+            """
         public let id: String, region: String, kind: String, target: String, paramsJSON: String, issuedAt: String
-        public let attempts: Int, baseURL: String, status: String
+        public let attempts: Int, baseURL: String, status: String, traceId: String?
         public init(row: inout PostgresRowReader) throws {
             id = try row.next(); region = try row.next(); kind = try row.next(); target = try row.next()
             paramsJSON = try row.next(); issuedAt = try row.next(); attempts = try row.next(); baseURL = try row.next()
-            status = try row.next()
+            status = try row.next(); traceId = try row.next()
         }
     }
 

@@ -14,10 +14,10 @@ public struct TenantEventStore {
         }
     }
 
-    public func record(tenantId: String, from: String?, to: String, actor: String, reason: String?) throws {
+    public func record(tenantId: String, from: String?, to: String, actor: String, reason: String?, traceId: String? = nil) throws {
         try db.query("""
-            INSERT INTO tenant_events (tenant_id, from_status, to_status, actor, reason)
-            VALUES (\(tenantId)::uuid, \(from), \(to), \(actor), \(reason))
+            INSERT INTO tenant_events (tenant_id, from_status, to_status, actor, reason, trace_id)
+            VALUES (\(tenantId)::uuid, \(from), \(to), \(actor), \(reason), \(traceId))
             """)
     }
 

@@ -29,8 +29,9 @@ public struct TenantService {
         try db.transaction { db in
             let created = try TenantStore(db: db).insert(tenant)
             let id = try created.decode(0, "id", as: String.self)
-            try TenantEventStore(db: db).record(tenantId: id, from: nil, to: TenantStatus.pending.rawValue, actor: actor, reason: reason)
-            try WebhookOutboxStore(db: db).enqueue(event: "tenant.created", data: try TenantJSON.encode(created))
+            try TenantEventStore(db: db).record(tenantId: id, from: nil, to: TenantStatus.pending.rawValue, actor: actor, reason: reason,
+                                                traceId: traceId)
+            try WebhookOutboxStore(db: db).enqueue(event: "tenant.created", data: try TenantJSON.encode(created), traceId: traceId)
             try audit(db, "tenant.create", tenant: id, reason: reason, summary: "slug \(tenant.slug), provisioning requested")
             return try apply(.requestProvisioning, to: id, in: db, reason: reason, audit: false).json
         }
@@ -62,9 +63,9 @@ public struct TenantService {
             throw TenantFailure.illegalTransition(from: fromText, action: action.verb)
         }
         let updated = try tenants.setStatus(id, to: to, siteHostname: siteHostname)
-        try TenantEventStore(db: db).record(tenantId: id, from: fromText, to: to.rawValue, actor: actor, reason: reason)
+        try TenantEventStore(db: db).record(tenantId: id, from: fromText, to: to.rawValue, actor: actor, reason: reason, traceId: traceId)
         let json = try TenantJSON.encode(updated)
-        try WebhookOutboxStore(db: db).enqueue(event: action.event, data: json)
+        try WebhookOutboxStore(db: db).enqueue(event: action.event, data: json, traceId: traceId)
         if audited { try audit(db, "tenant.\(action.verb)", tenant: id, reason: reason, summary: "\(fromText) → \(to.rawValue)") }
         return (json, to)
     }
@@ -73,7 +74,7 @@ public struct TenantService {
     public func setConnector(_ id: String, kind: String?, credentialRef: String?) throws -> [UInt8] {
         try db.transaction { db in
             let json = try TenantJSON.encode(try TenantStore(db: db).setConnector(id, kind: kind, credentialRef: credentialRef))
-            try WebhookOutboxStore(db: db).enqueue(event: "tenant.connector_updated", data: json)
+            try WebhookOutboxStore(db: db).enqueue(event: "tenant.connector_updated", data: json, traceId: traceId)
             try audit(db, "tenant.connector.update", tenant: id, reason: nil,
                       summary: "kind \(kind ?? "none"), reference \(credentialRef == nil ? "cleared" : "set")")
             return json

@@ -5,21 +5,21 @@ public struct EmailOutboxStore {
     public let db: PostgresConnection
     public init(db: PostgresConnection) { self.db = db }
 
-    public func enqueueWorkEmailCode(to address: String, draftId: String, generation: Int) throws {
+    public func enqueueWorkEmailCode(to address: String, draftId: String, generation: Int, traceId: String? = nil) throws {
         try db.query("""
-            INSERT INTO email_outbox (template, to_address, draft_id, otp_generation)
-            VALUES ('work_email_otp', \(address), \(draftId)::uuid, \(generation))
+            INSERT INTO email_outbox (template, to_address, draft_id, otp_generation, trace_id)
+            VALUES ('work_email_otp', \(address), \(draftId)::uuid, \(generation), \(traceId))
             """)
     }
 
     /// A due message with the state of its draft (a newer code request supersedes it).
     public struct Due: PostgresRowDecodable, Sendable {
-        public static let columns = "o.id, o.to_address, o.draft_id::text, o.otp_generation, o.attempts, d.otp_generation, d.status"
+        public static let columns = "o.id, o.to_address, o.draft_id::text, o.otp_generation, o.attempts, d.otp_generation, d.status, o.trace_id"
         public let id: Int64, toAddress: String, draftId: String, generation: Int, attempts: Int
-        public let draftGeneration: Int, draftStatus: String
+        public let draftGeneration: Int, draftStatus: String, traceId: String?
         public init(row: inout PostgresRowReader) throws {
             id = try row.next(); toAddress = try row.next(); draftId = try row.next(); generation = try row.next()
-            attempts = try row.next(); draftGeneration = try row.next(); draftStatus = try row.next()
+            attempts = try row.next(); draftGeneration = try row.next(); draftStatus = try row.next(); traceId = try row.next()
         }
     }
 

@@ -99,7 +99,8 @@ public struct TrialDrafts {
                 return .failure(Problem(429, type: .sendLimit, detail: detail, headers: [("retry-after", String(wait))]))
             }
             try TrialDraftStore(db: db).startCode(id, workEmail: address)
-            try EmailOutboxStore(db: db).enqueueWorkEmailCode(to: address, draftId: id, generation: d.generation + 1)
+            try EmailOutboxStore(db: db).enqueueWorkEmailCode(to: address, draftId: id, generation: d.generation + 1,
+                                                                traceId: requester.traceId)
             try attempts.record(requester, step: "otp_send", email: address, domain: verdict.domain, outcome: "sent", draftId: id)
             return .success(())
         }

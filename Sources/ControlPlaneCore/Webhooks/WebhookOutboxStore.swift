@@ -10,11 +10,11 @@ public struct WebhookOutboxStore {
 
     /// Payload: `{"type":…,"timestamp":…,"data":{…tenant…}}`, stored as the bytes to sign.
     /// The statement fans out over the endpoints subscribed to `event` right now.
-    public func enqueue(event: String, data: [UInt8]) throws {
+    public func enqueue(event: String, data: [UInt8], traceId: String? = nil) throws {
         let (messageId, payload) = Self.message(event: event, data: data)
         try db.query("""
-            INSERT INTO webhook_outbox (message_id, endpoint_id, event_type, payload)
-            SELECT \(messageId), id, \(event), \(payload) FROM webhook_endpoints
+            INSERT INTO webhook_outbox (message_id, endpoint_id, event_type, payload, trace_id)
+            SELECT \(messageId), id, \(event), \(payload), \(traceId) FROM webhook_endpoints
             WHERE deleted_at IS NULL AND disabled_at IS NULL AND (\(event) = ANY (events) OR '*' = ANY (events))
             """)
     }
@@ -35,7 +35,7 @@ public struct WebhookOutboxStore {
         public static let columns = """
             o.id, o.message_id, o.payload, o.attempts, e.url, e.secret, e.secret_sealed, e.id::text,
             (e.deleted_at IS NOT NULL OR e.disabled_at IS NOT NULL), e.consecutive_failures, e.previous_secret_sealed,
-            extract(epoch FROM now() - e.secret_rotated_at)::float8
+            extract(epoch FROM now() - e.secret_rotated_at)::float8, o.trace_id
             """
         public let id: Int64, messageId: String, payload: String, attempts: Int
         /// The endpoint's secret: in clear only for rows not yet resealed since migration 0009.
@@ -44,11 +44,13 @@ public struct WebhookOutboxStore {
         public let endpointFailures: Int
         /// The secret the last rotation replaced, and how long ago that was.
         public let previousSecretSealed: [UInt8]?, secondsSinceRotation: Double?
+        /// The trace of the request that caused the message (nil for rows from before 0029).
+        public let traceId: String?
         public init(row: inout PostgresRowReader) throws {
             id = try row.next(); messageId = try row.next(); payload = try row.next(); attempts = try row.next()
             url = try row.next(); secret = try row.next(); secretSealed = try row.next(); endpointId = try row.next()
             endpointGone = try row.next(); endpointFailures = try row.next(); previousSecretSealed = try row.next()
-            secondsSinceRotation = try row.next()
+            secondsSinceRotation = try row.next(); traceId = try row.next()
         }
 
         /// The previous secret while the rotation's overlap lasts (nil after it, or if it cannot be opened).

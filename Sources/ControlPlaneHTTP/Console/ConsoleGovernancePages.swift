@@ -67,7 +67,8 @@ enum ConsoleGovernancePages {
         let reason = Console.reason(form) ?? "sync now, from the console"
         try context.audited(actor: viewer.actor, action: "admin_job.create", reason: reason) { db in
             try RegionStore(db: db).requireExists(id)
-            let job = try AdminJobStore(db: db).create(kind: "SYNC_REGION", region: id, requestedBy: viewer.actor, reason: reason)
+            let job = try AdminJobStore(db: db).create(kind: "SYNC_REGION", region: id, requestedBy: viewer.actor, reason: reason,
+                                                       traceId: context.traceId)
             return ((), target: "region:\(id)", summary: "SYNC_REGION \(job.id)")
         }
         return Console.redirect("/console/regions/\(id)?done=sync")

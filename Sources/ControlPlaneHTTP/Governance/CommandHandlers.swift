@@ -78,7 +78,8 @@ enum CommandHandlers {
         }
         guard problems.isEmpty else { throw Problem.validation(problems) }
         let job = try context.audited(actor: actor, action: "admin_job.create", reason: body.reason) { db in
-            (try AdminJobStore(db: db).create(kind: body.kind, region: body.region, requestedBy: actor, reason: body.reason),
+            (try AdminJobStore(db: db).create(kind: body.kind, region: body.region, requestedBy: actor, reason: body.reason,
+                                              traceId: context.traceId),
              target: "region:\(body.region)", summary: body.kind)
         }
         var json = JSONWriter()
