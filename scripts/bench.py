@@ -81,11 +81,13 @@ def pgbench(env, sql, duration, pgbin):
 
 
 def interleaved(measurements, rounds):
-    """Runs each measurement `rounds` times, taking turns (ours, reference, ours, …), and keeps
-    each one's median run by rate: drift on a shared machine then hits both sides alike."""
+    """Runs each measurement `rounds` times, taking turns (ours, reference, ours, …) in an order
+    reversed every other round (ABBA), and keeps each one's median run by rate: drift on a
+    shared machine then hits both sides alike, and neither side always runs first."""
     runs = {name: [] for name in measurements}
-    for _ in range(rounds):
-        for name, measure in measurements.items():
+    for round_number in range(rounds):
+        order = list(measurements.items())
+        for name, measure in (order if round_number % 2 == 0 else reversed(order)):
             runs[name].append(measure())
     return {name: sorted(results, key=lambda r: r["rate"])[len(results) // 2] for name, results in runs.items()}
 
