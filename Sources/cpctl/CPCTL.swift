@@ -9,8 +9,48 @@ struct CPCTL: ParsableCommand {
         commandName: "cpctl",
         abstract: "Operator CLI for the controlplane: migrations and, as they land, tenants, trials, domains, tokens, keys, nodes and regions.",
         discussion: "Connects with DATABASE_URL (or CPCTL_DATABASE_URL); settings may also come from CONTROLPLANE_CONFIG_FILE.",
-        subcommands: [Migrate.self, Tokens.self, Tenants.self, Trials.self, Domains.self, Regions.self, Keys.self, Secrets.self,
-                      Operators.self, Console.self, Audit.self, Webhooks.self])
+        subcommands: [Migrate.self, Tokens.self, Tenants.self, Trials.self, Domains.self, Regions.self, Nodes.self, Commands.self,
+                      AdminJobs.self, Keys.self, Secrets.self, Operators.self, Console.self, Audit.self, Webhooks.self])
+
+    /// Runs the command; failures exit with sysexits(3) codes, as operators' scripts expect:
+    /// 64 usage (ArgumentParser's own), 65 data refused, 66 a missing input file, 69 the
+    /// database unreachable, 73 an output that cannot be created, 75 a temporary failure
+    /// (a statement timed out), 78 configuration.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as CLIError {
+            fail(error.description, error.exitCode)
+        } catch let error as ConfigurationError {
+            fail("\(error)", SysExit.config)
+        } catch let error as MigrationError {
+            if case .directoryUnreadable = error { fail("\(error)", SysExit.noInput) }
+            fail("\(error)", SysExit.dataError)
+        } catch let error as PostgresError {
+            switch error.kind {
+            case .connectionUnavailable: fail("the database is unreachable: \(error.debugDescription)", SysExit.unavailable)
+            case .queryCanceled: fail("a statement timed out: \(error.debugDescription)", SysExit.tempFail)
+            default: fail(error.debugDescription, SysExit.software)
+            }
+        } catch let error as ProblemConvertible {
+            let problem = error.problem
+            fail(problem.detail ?? problem.type.rawValue, problem.status == 503 ? SysExit.unavailable : SysExit.dataError)
+        } catch {
+            exit(withError: error)  // usage mistakes: ArgumentParser's message and 64
+        }
+    }
+
+    static func fail(_ message: String, _ code: Int32) -> Never {
+        FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+        Foundation.exit(code)
+    }
+}
+
+/// sysexits(3).
+enum SysExit {
+    static let dataError: Int32 = 65, noInput: Int32 = 66, unavailable: Int32 = 69, software: Int32 = 70, cannotCreate: Int32 = 73
+    static let tempFail: Int32 = 75, config: Int32 = 78
 }
 
 /// Options every database command shares.
@@ -28,7 +68,7 @@ struct DatabaseOptions: ParsableArguments {
         do {
             try connection.ensureConnected()
         } catch let error as PostgresError {
-            throw CLIError("cannot connect to the database: \(error.debugDescription)")
+            throw CLIError("cannot connect to the database: \(error.debugDescription)", exit: SysExit.unavailable)
         }
         return connection
     }
@@ -37,7 +77,11 @@ struct DatabaseOptions: ParsableArguments {
 /// A failure while running (not a usage mistake): printed as `Error: …` without the usage text.
 struct CLIError: Error, CustomStringConvertible {
     let description: String
-    init(_ description: String) { self.description = description }
+    let exitCode: Int32
+    init(_ description: String, exit code: Int32 = SysExit.dataError) {
+        self.description = description
+        exitCode = code
+    }
 }
 
 /// Runs a command body; a domain refusal (the same problem the API would answer) becomes a
@@ -51,7 +95,7 @@ func reportingProblems<T>(_ body: () throws -> T) throws -> T {
         if text.hasSuffix(".") { text.removeLast() }
         if let first = text.first { text = first.lowercased() + text.dropFirst() }
         if let field = problem.invalidParams.first { text = "\(field.name) \(field.reason)" }
-        throw CLIError(text)
+        throw CLIError(text, exit: problem.status == 503 ? SysExit.unavailable : SysExit.dataError)
     }
 }
 

@@ -42,19 +42,20 @@ struct Keys: ParsableCommand {
         static func create(_ path: String, contents: String, mode: mode_t) throws {
             let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
             guard descriptor >= 0 else {
-                throw CLIError(errno == EEXIST ? "\(path) exists; keys are never overwritten" : "cannot create \(path): \(String(cString: strerror(errno)))")
+                throw CLIError(errno == EEXIST ? "\(path) exists; keys are never overwritten" : "cannot create \(path): \(String(cString: strerror(errno)))",
+                               exit: SysExit.cannotCreate)
             }
             defer { close(descriptor) }
             // The umask may have narrowed the mode; set it exactly (before any byte is written).
-            guard fchmod(descriptor, mode) == 0 else { throw CLIError("cannot set the mode of \(path)") }
+            guard fchmod(descriptor, mode) == 0 else { throw CLIError("cannot set the mode of \(path)", exit: SysExit.cannotCreate) }
             let bytes = Array(contents.utf8)
             var written = 0
             while written < bytes.count {
                 let n = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-                guard n > 0 else { unlink(path); throw CLIError("cannot write \(path)") }
+                guard n > 0 else { unlink(path); throw CLIError("cannot write \(path)", exit: SysExit.cannotCreate) }
                 written += n
             }
-            guard fsync(descriptor) == 0 else { throw CLIError("cannot flush \(path)") }
+            guard fsync(descriptor) == 0 else { throw CLIError("cannot flush \(path)", exit: SysExit.cannotCreate) }
         }
     }
 
@@ -64,7 +65,7 @@ struct Keys: ParsableCommand {
 
         func run() throws {
             let keys = try files.map { path -> SigningKey in
-                guard let pem = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("cannot read \(path)") }
+                guard let pem = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("cannot read \(path)", exit: SysExit.noInput) }
                 return SigningKey(key: try Ed25519Key.fromPEM(pem))
             }
             Swift.print(String(decoding: SigningKey.jwks(keys), as: UTF8.self))

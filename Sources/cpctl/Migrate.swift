@@ -39,7 +39,7 @@ struct Migrate: ParsableCommand {
                 print(applied.isEmpty ? "up to date: nothing to apply" : "applied \(applied.count) migration(s)")
             } catch let error as MigrationError {
                 FileHandle.standardError.write(Data("cpctl migrate: \(error)\n".utf8))
-                throw ExitCode(1)
+                throw ExitCode(SysExit.dataError)
             }
         }
     }
@@ -60,7 +60,7 @@ struct Migrate: ParsableCommand {
                              (entry.installedOn ?? "-") as NSString, (entry.installedBy ?? "-") as NSString,
                              entry.description as NSString))
             }
-            if entries.contains(where: { $0.state == .edited || $0.state == .missingFile }) { throw ExitCode(1) }
+            if entries.contains(where: { $0.state == .edited || $0.state == .missingFile }) { throw ExitCode(SysExit.dataError) }
         }
     }
 }

@@ -49,10 +49,15 @@ struct Operators: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List operators (JSON lines).")
+        static let configuration = CommandConfiguration(abstract: "List operators (a table; --json for JSON lines).")
         @OptionGroup var database: DatabaseOptions
+        @Flag(help: "One JSON object per line.") var json = false
         func run() throws {
-            for row in try OperatorStore(db: try database.connect()).list() { printJSON(write(row)) }
+            let rows = try OperatorStore(db: try database.connect()).list()
+            if json { return rows.forEach { printJSON(write($0)) } }
+            printTable(["NAME", "ROLE", "STATE", "SINCE", "EMAIL"], rows.map {
+                [$0.name, $0.roleName, $0.disabledAt == nil ? "active" : "disabled", timeCell($0.createdAt), $0.email ?? "-"]
+            })
         }
     }
 
@@ -96,7 +101,8 @@ struct Console: ParsableCommand {
             guard (1...ConsoleSignIn.maxLinkSeconds).contains(seconds) else { throw ValidationError("--seconds must be from 1 to 600") }
             guard let base = try baseURL ?? Environment.load()["CONTROLPLANE_CONSOLE_URL"],
                   base.hasPrefix("https://") || base.hasPrefix("http://") else {
-                throw CLIError("set --base-url or CONTROLPLANE_CONSOLE_URL (the console's absolute URL, e.g. https://controlplane.internal:8443/console/)")
+                throw CLIError("set --base-url or CONTROLPLANE_CONSOLE_URL (the console's absolute URL, e.g. https://controlplane.internal:8443/console/)",
+                               exit: SysExit.config)
             }
             let db = try database.connect()
             let token = try reportingProblems {
@@ -109,8 +115,9 @@ struct Console: ParsableCommand {
 }
 
 struct Audit: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The audit log, newest first (JSON lines): who did what, from which surface.")
+    static let configuration = CommandConfiguration(abstract: "The audit log, newest first (a table; --json for JSON lines): who did what, from which surface.")
     @OptionGroup var database: DatabaseOptions
+    @Flag(help: "One JSON object per line.") var json = false
     @Option var actor: String?
     @Option var action: String?
     @Option var target: String?
@@ -121,10 +128,16 @@ struct Audit: ParsableCommand {
         guard (1...1000).contains(limit) else { throw ValidationError("--limit must be from 1 to 1000") }
         if let since, !RFC3339.isValid(since) { throw ValidationError("--since must be an RFC 3339 time") }
         let filter = AuditLogStore.Filter(actor: actor, action: action, target: target, since: since)
-        for row in try AuditLogStore(db: try database.connect()).list(filter, after: nil, limit: limit).items {
-            var json = JSONWriter()
-            AuditLogStore.write(row, to: &json)
-            printJSON(json.bytes)
+        let rows = try AuditLogStore(db: try database.connect()).list(filter, after: nil, limit: limit).items
+        guard json else {
+            return printTable(["TIME", "ACTOR", "ACTION", "TARGET", "TRACE", "REASON"], rows.map {
+                [timeCell($0.occurredAt), $0.actor, $0.action, $0.target ?? "-", $0.traceId ?? "-", $0.reason ?? "-"]
+            })
+        }
+        for row in rows {
+            var out = JSONWriter()
+            AuditLogStore.write(row, to: &out)
+            printJSON(out.bytes)
         }
     }
 }

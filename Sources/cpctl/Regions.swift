@@ -45,11 +45,16 @@ struct Regions: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List regions with their health and sync settings (JSON).")
+        static let configuration = CommandConfiguration(abstract: "List regions with their health and sync settings (a table; --json for JSON lines).")
         @OptionGroup var database: DatabaseOptions
+        @Flag(help: "One JSON object per line.") var json = false
+
         func run() throws {
             let regions = try RegionStore(db: try database.connect()).list().items
-            printJSON(JSONWriter.list(count: regions.count) { json, index in regions[index].write(to: &json) })
+            if json { return regions.forEach { region in var out = JSONWriter(); region.write(to: &out); printJSON(out.bytes) } }
+            printTable(["ID", "HEALTH", "ENABLED", "RATE", "LAST GOOD SWEEP", "REGISTRY"], regions.map {
+                [$0.id, $0.health, $0.enabled ? "yes" : "no", "\($0.requestsPerSecond)/s", timeCell($0.lastGoodSweepAt), $0.baseURL]
+            })
         }
     }
 

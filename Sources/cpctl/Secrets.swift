@@ -23,7 +23,7 @@ struct Secrets: ParsableCommand {
 
         func run() throws {
             guard let keys = try SecretKeyRing.load(try Environment.load()) else {
-                throw CLIError("\\(SecretKeyRing.setting) is not set")
+                throw CLIError("\\(SecretKeyRing.setting) is not set", exit: SysExit.config)
             }
             let changed: Int
             do {

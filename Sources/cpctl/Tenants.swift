@@ -6,7 +6,38 @@ import Postgres
 struct Tenants: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create tenants and move them through their lifecycle (recorded with actor operator:<user>).",
-        subcommands: [Create.self, Show.self, Suspend.self, Resume.self, Deprovision.self])
+        subcommands: [List.self, Create.self, Show.self, Suspend.self, Resume.self, Deprovision.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List or search tenants (slug, name or contact domain contains --query).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var output: ListOptions
+        @Option(help: "Text the slug, name or contact domain contains (any case).") var query: String?
+        @Option(help: "Only tenants in this status.") var status: String?
+
+        func validate() throws {
+            if let status, TenantStatus(rawValue: status) == nil {
+                throw ValidationError("--status must be one of \(TenantStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+
+        func run() throws {
+            let page = try TenantStore(db: try database.connect()).search(query, status: status, after: nil, limit: output.limit)
+            output.print(page.items, headers: ["ID", "SLUG", "STATUS", "PLAN", "CONNECTOR", "UPDATED", "NAME"], cells: {
+                [$0.id, $0.slug, $0.status, $0.plan, $0.connectorKind ?? "-", timeCell($0.updatedAt), $0.displayName]
+            }, json: { tenant, json in
+                json.beginObject()
+                json.key("id"); json.string(tenant.id)
+                json.key("slug"); json.string(tenant.slug)
+                json.key("displayName"); json.string(tenant.displayName)
+                json.key("status"); json.string(tenant.status)
+                json.key("plan"); json.string(tenant.plan)
+                json.key("connectorKind"); json.string(tenant.connectorKind)
+                json.key("updatedAt"); json.timestamp(tenant.updatedAt)
+                json.endObject()
+            })
+        }
+    }
 
     /// A tenant given by id or slug.
     struct Target: ParsableArguments {

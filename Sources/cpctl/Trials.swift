@@ -13,8 +13,9 @@ struct Trials: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Drafts awaiting review (JSON).")
+        static let configuration = CommandConfiguration(abstract: "Drafts awaiting review (a table; --json for JSON lines).")
         @OptionGroup var database: DatabaseOptions
+        @Flag(help: "One JSON object per line.") var json = false
         @Option(help: "draft, email_verified, submitted, approved, rejected or all.") var status = "submitted"
         func run() throws {
             guard status == "all" || TrialReview.statuses.contains(status) else {
@@ -28,7 +29,13 @@ struct Trials: ParsableCommand {
                 drafts += page.items
                 cursor = page.nextCursor
             } while cursor != nil
-            printJSON(JSONWriter.list(count: drafts.count) { json, index in TrialReview.write(drafts[index], to: &json) })
+            if json {
+                for draft in drafts { var out = JSONWriter(); TrialReview.write(draft, to: &out); printJSON(out.bytes) }
+                return
+            }
+            printTable(["ID", "STATUS", "SUBMITTED", "COUNTRY", "SIZE", "WORK EMAIL", "COMPANY"], drafts.map {
+                [$0.id, $0.status, timeCell($0.submittedAt), $0.country ?? "-", $0.companySize ?? "-", $0.workEmail ?? "-", $0.companyName ?? "-"]
+            })
         }
     }
 
@@ -60,16 +67,22 @@ struct Trials: ParsableCommand {
         @Option(help: "email_check, draft, otp_send, otp_verify or submit_details.") var step: String?
         @Option(help: "An outcome such as work, free, sent, wrong.") var outcome: String?
         @Option(help: "An email domain.") var domain: String?
-        @Option(help: "At most this many rows.") var limit = 50
+        @OptionGroup var output: ListOptions
 
         func run() throws {
-            guard (1...1000).contains(limit) else { throw ValidationError("--limit must be from 1 to 1000") }
             let page = try SignupAttemptStore(db: try database.connect())
-                .list(.init(step: step, outcome: outcome, domain: domain), after: nil, limit: limit)
-            print("TIME\tSTEP\tDOMAIN\tOUTCOME\tTRACE")
-            for attempt in page.items {
-                print([RFC3339.seconds(postgresText: attempt.occurredAt), attempt.step, attempt.emailDomain ?? "-", attempt.outcome, attempt.traceId].joined(separator: "\t"))
-            }
+                .list(.init(step: step, outcome: outcome, domain: domain), after: nil, limit: output.limit)
+            output.print(page.items, headers: ["TIME", "STEP", "DOMAIN", "OUTCOME", "TRACE"], cells: {
+                [timeCell($0.occurredAt), $0.step, $0.emailDomain ?? "-", $0.outcome, $0.traceId]
+            }, json: { attempt, json in
+                json.beginObject()
+                json.key("occurredAt"); json.timestamp(attempt.occurredAt)
+                json.key("step"); json.string(attempt.step)
+                json.key("emailDomain"); json.string(attempt.emailDomain)
+                json.key("outcome"); json.string(attempt.outcome)
+                json.key("traceId"); json.string(attempt.traceId)
+                json.endObject()
+            })
         }
     }
 }
@@ -143,7 +156,7 @@ struct Domains: ParsableCommand {
             if file == "-" {
                 text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
             } else {
-                guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else { throw CLIError("cannot read \(file)") }
+                guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else { throw CLIError("cannot read \(file)", exit: SysExit.noInput) }
                 text = contents
             }
             let (valid, invalid) = EmailDomainStore.normalize(text.components(separatedBy: .newlines))
@@ -164,17 +177,29 @@ struct Domains: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List domains of a kind.")
+        static let configuration = CommandConfiguration(abstract: "List domains of a kind (a table; --json for JSON lines).")
         @OptionGroup var database: DatabaseOptions
         @Option var kind: Kind?
+        @Flag(help: "One JSON object per line.") var json = false
         func run() throws {
             let store = EmailDomainStore(db: try database.connect())
-            var cursor: PageCursor?
+            var cursor: PageCursor?, rows: [EmailDomainStore.Row] = []
             repeat {
                 let page = try store.list(kind: kind?.rawValue, after: cursor, limit: 5000)
-                for domain in page.items { print([domain.domain, domain.kind, domain.source ?? ""].joined(separator: "\t")) }
+                rows += page.items
                 cursor = page.nextCursor
             } while cursor != nil
+            if !json { return printTable(["DOMAIN", "KIND", "SOURCE"], rows.map { [$0.domain, $0.kind, $0.source ?? "-"] }) }
+            for domain in rows {
+                var out = JSONWriter()
+                out.beginObject()
+                out.key("domain"); out.string(domain.domain)
+                out.key("kind"); out.string(domain.kind)
+                out.key("source"); out.string(domain.source)
+                out.key("addedAt"); out.timestamp(domain.addedAt)
+                out.endObject()
+                printJSON(out.bytes)
+            }
         }
     }
 }

@@ -123,7 +123,7 @@ def test_sign_out_ends_the_session(env):
 def test_operators_are_managed_with_cpctl_and_audited(env):
     name = operator(env, "viewer")
     assert cpctl(env, "operators", "set-role", name, "--role", "admin").returncode == 0
-    listed = cpctl(env, "operators", "list").stdout
+    listed = cpctl(env, "operators", "list", "--json").stdout
     assert f'"name":"{name}"' in listed and '"role":"admin"' in listed
     assert cpctl(env, "operators", "add", "--name", name, "--role", "viewer").returncode != 0  # the name is taken
     assert cpctl(env, "operators", "add", "--name", "Bad Name", "--role", "viewer").returncode != 0
@@ -157,7 +157,7 @@ def test_the_audit_log_is_readable_through_the_api_and_cpctl(env):
         assert api.get("/internal/audit", params=params).status_code == 400, params
     _, other = make_token(env, "tenants:read")
     assert Internal(env["CONTROLPLANE_INTERNAL_URL"], other).get("/internal/audit").status_code == 403
-    lines = cpctl(env, "audit", "--target", f"operator:{name}", "--limit", "5").stdout.strip().splitlines()
+    lines = cpctl(env, "audit", "--target", f"operator:{name}", "--limit", "5", "--json").stdout.strip().splitlines()
     assert [line.split('"action":"')[1].split('"')[0] for line in lines] == ["operator.set_role", "operator.add"]
 
 

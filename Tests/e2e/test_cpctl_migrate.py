@@ -37,10 +37,10 @@ def test_migrate_applies_then_refuses_an_edited_migration(env, scratch_db, tmp_p
     with open(sql / "0001_schema_history_and_roles.sql", "a") as f:
         f.write("\n-- an innocent-looking edit\n")
     refused = cpctl(env, "migrate", "--database-url", scratch_db, "--dir", str(sql))
-    assert refused.returncode == 1
+    assert refused.returncode == 65  # EX_DATAERR
     assert "edited since they ran (versions 1)" in refused.stderr, refused.stderr
     status = cpctl(env, "migrate", "status", "--database-url", scratch_db, "--dir", str(sql))
-    assert status.returncode == 1 and "edited" in status.stdout
+    assert status.returncode == 65 and "edited" in status.stdout
 
 
 def test_migrate_reports_an_unreachable_database(env, tmp_path):

@@ -85,7 +85,7 @@ def test_desired_acknowledged_and_reported_side_by_side(env, registry, control):
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["items"] == control.get(f"/control/v1/regions/{region}/queues").json()["items"]
     missing = cpctl(env, "regions", "queues", "no-such-region")
-    assert missing.returncode == 1 and "no such region" in missing.stderr
+    assert missing.returncode == 65 and "no such region" in missing.stderr
     control.patch(f"/control/v1/regions/{region}", {"enabled": False})
 
 

@@ -139,7 +139,7 @@ def test_a_rolled_token_works_during_its_grace_and_fails_after(env, internal):
     assert directory(new, internal=internal).status_code == 200
     assert sql(env, f"SELECT action, summary FROM audit_log WHERE target = 'token:{name}' ORDER BY id").stdout.split("\n")[:2] == \
         ["token.create|tenants:read,connectors:write; rate 100/s", "token.roll|grace 3s"]
-    assert cpctl(env, "tokens", "roll", "--name", "no-such-token", "--grace", "1h").returncode == 1
+    assert cpctl(env, "tokens", "roll", "--name", "no-such-token", "--grace", "1h").returncode == 65
     # Revoking by name stops both at once.
     assert cpctl(env, "tokens", "revoke", "--name", name).returncode == 0
     time.sleep(1.2)

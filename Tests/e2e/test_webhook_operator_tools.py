@@ -88,12 +88,12 @@ def test_cpctl_runs_every_endpoint_operation_against_a_real_receiver(env, receiv
 
     # Refusals: exit non-zero, say why, change nothing.
     before = endpoint_row(env, endpoint)
-    for args, code, says in ((["update", endpoint, "--events", "tenant.nope"], 1, "events tenant.nope is not an event type"),
-                             (["update", endpoint, "--url", "ftp://example.com/h"], 1, "url must be an absolute http(s) URL"),
-                             (["update", endpoint], 1, "change at least one of"),
-                             (["update", str(uuid.uuid4()), "--disable"], 1, "Error:"),
+    for args, code, says in ((["update", endpoint, "--events", "tenant.nope"], 65, "events tenant.nope is not an event type"),
+                             (["update", endpoint, "--url", "ftp://example.com/h"], 65, "url must be an absolute http(s) URL"),
+                             (["update", endpoint], 65, "change at least one of"),
+                             (["update", str(uuid.uuid4()), "--disable"], 65, "Error:"),
                              (["recover", endpoint, "--since", "yesterday"], 64, "--since must be an RFC 3339 time"),
-                             (["resend", "msg_nope"], 1, "no such message"),
+                             (["resend", "msg_nope"], 65, "no such message"),
                              (["delete", endpoint], 64, "--reason")):
         r = cpctl(env, *args)
         assert r.returncode == code and says in r.stderr, (args, r.returncode, r.stderr)
@@ -102,7 +102,7 @@ def test_cpctl_runs_every_endpoint_operation_against_a_real_receiver(env, receiv
     # Disable: no test event can be queued; enable brings it back.
     ok(cpctl(env, "update", endpoint, "--disable", "--reason", "receiver moving"))
     r = cpctl(env, "test", endpoint)
-    assert r.returncode == 1 and "disabled" in r.stderr
+    assert r.returncode == 65 and "disabled" in r.stderr
     shown = json.loads(ok(cpctl(env, "update", endpoint, "--enable", "--events", "tenant.created,tenant.suspended", "--description", "")))
     assert shown["state"] == "healthy" and shown["events"] == ["tenant.created", "tenant.suspended"] and shown["description"] is None
     ok(cpctl(env, "delete", endpoint, "--reason", "replaced"))

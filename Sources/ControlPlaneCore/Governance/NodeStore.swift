@@ -17,6 +17,18 @@ public struct NodeStore {
             region = try row.next(); nodeId = try row.next(); containerVersion = try row.next()
             reportedReadiness = try row.next(); lastHeartbeatAt = try row.next(); readiness = try row.next()
         }
+
+        /// A node as the control API and cpctl show it.
+        public func write(to json: inout JSONWriter) {
+            json.beginObject()
+            json.key("region"); json.string(region)
+            json.key("nodeId"); json.string(nodeId)
+            json.key("containerVersion"); json.string(containerVersion)
+            json.key("reportedReadiness"); json.string(reportedReadiness)
+            json.key("lastHeartbeatAt"); json.timestamp(lastHeartbeatAt)
+            json.key("readiness"); json.string(readiness)
+            json.endObject()
+        }
     }
 
     public struct Filter: Sendable {

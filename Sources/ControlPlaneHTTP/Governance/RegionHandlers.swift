@@ -87,16 +87,7 @@ enum RegionHandlers {
         try query.finish()
         let page = try NodeStore(db: context.database).list(filter, graceSeconds: context.settings.nodeStaleSeconds,
                                                             after: cursor, limit: limit)
-        return .jsonBytes(JSONWriter.list(page) { json, node in
-            json.beginObject()
-            json.key("region"); json.string(node.region)
-            json.key("nodeId"); json.string(node.nodeId)
-            json.key("containerVersion"); json.string(node.containerVersion)
-            json.key("reportedReadiness"); json.string(node.reportedReadiness)
-            json.key("lastHeartbeatAt"); json.timestamp(node.lastHeartbeatAt)
-            json.key("readiness"); json.string(node.readiness)
-            json.endObject()
-        })
+        return .jsonBytes(JSONWriter.list(page) { json, node in node.write(to: &json) })
     }
 
     /// `GET /control/v1/regions/{region}/versions`: how many nodes run each container version.
