@@ -88,3 +88,19 @@ def test_exit_codes_follow_sysexits(env, tmp_path):
     bad_keys = run(env, "webhooks", "create", "--url", "https://receiver.example/h", "--events", "tenant.created",
                    extra_env={"CONTROLPLANE_SECRETS_KEYS": "not-a-key"})
     assert bad_keys.returncode == 78 and "CONTROLPLANE_SECRETS_KEYS" in bad_keys.stderr        # configuration
+
+
+def test_manual_pages_and_completions_install(tmp_path):
+    """The README's production step: a page per subcommand and bash, zsh and fish completions."""
+    from conftest import REPO
+    r = subprocess.run([os.path.join(REPO, "scripts", "install-cli-docs.sh"), str(tmp_path)], capture_output=True, text=True,
+                       timeout=600, env={**os.environ, "BUILD_CONFIG": "debug"})
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    pages = os.listdir(tmp_path / "share" / "man" / "man1")
+    assert {"cpctl.1", "cpctl.tokens.roll.1", "cpctl.webhooks.rotate-secret.1", "controlplane-sync.deliver.1"} <= set(pages)
+    page = (tmp_path / "share" / "man" / "man1" / "cpctl.tokens.roll.1").read_text()
+    assert ".Dt CPCTL.TOKENS.ROLL 1" in page and "Fl -grace" in page
+    bash = (tmp_path / "share" / "bash-completion" / "completions" / "cpctl").read_text()
+    assert "rotate-secret" in bash and "admin-jobs" in bash
+    assert (tmp_path / "share" / "zsh" / "site-functions" / "_cpctl").exists()
+    assert (tmp_path / "share" / "fish" / "vendor_completions.d" / "controlplane-sync.fish").exists()
