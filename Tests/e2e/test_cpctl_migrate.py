@@ -54,3 +54,25 @@ def test_repository_migrations_apply_with_plain_psql(env, scratch_db):
         if name.endswith(".sql"):
             subprocess.run(["psql", scratch_db, "-v", "ON_ERROR_STOP=1", "-qf", os.path.join(REPO, "sql", name)],
                            check=True, capture_output=True)
+
+
+def test_a_database_built_with_psql_is_baselined_and_dry_runs_change_nothing(env, scratch_db):
+    import glob
+    import json
+    files = sorted(glob.glob(os.path.join(REPO, "sql", "[0-9]*.sql")))
+    for path in files:  # as an operator without cpctl would: psql -f, file by file
+        subprocess.run(["psql", scratch_db, "-q", "-v", "ON_ERROR_STOP=1", "-f", path], check=True, capture_output=True)
+    directory = ["--database-url", scratch_db, "--dir", os.path.join(REPO, "sql")]
+    states = [json.loads(line)["state"] for line in cpctl(env, "migrate", "status", "--json", *directory).stdout.splitlines()]
+    assert states == ["pending"] * len(files)
+    dry = cpctl(env, "migrate", "--dry-run", *directory)
+    assert dry.returncode == 0 and dry.stdout.count("would apply") == len(files), dry.stdout + dry.stderr
+    assert "0027_service_token_current_name_index.sql (outside a transaction)" in dry.stdout
+    counted = subprocess.run(["psql", scratch_db, "-Atc", "SELECT count(*) FROM schema_history"], capture_output=True, text=True)
+    assert counted.stdout.strip() == "0"  # the dry run applied nothing
+    baselined = cpctl(env, "migrate", "baseline", *directory)
+    assert baselined.returncode == 0 and f"recorded {len(files)} migration(s)" in baselined.stdout, baselined.stderr
+    entries = [json.loads(line) for line in cpctl(env, "migrate", "status", "--json", *directory).stdout.splitlines()]
+    assert {e["state"] for e in entries} == {"applied"} and entries[0]["installedOn"]
+    assert "up to date" in cpctl(env, "migrate", *directory).stdout
+    assert "up to date" in cpctl(env, "migrate", "--dry-run", *directory).stdout

@@ -69,6 +69,32 @@ public struct Migrator {
         return entries.sorted { $0.version < $1.version }
     }
 
+    /// Records every pending migration up to `version` (all when nil) as applied without running
+    /// it: for a database built from the same files with `psql -f`. Refuses when an applied file
+    /// was edited or is missing. Returns the versions recorded.
+    @discardableResult
+    public func baseline(upTo version: Int? = nil, installedFrom: String) throws -> [Int] {
+        try connection.advisoryLock(Self.advisoryLockKey)
+        defer { try? connection.advisoryUnlock(Self.advisoryLockKey) }
+        let entries = try status()
+        let edited = entries.filter { $0.state == .edited }.map(\.version)
+        if !edited.isEmpty { throw MigrationError.editedAfterApply(edited) }
+        let missing = entries.filter { $0.state == .missingFile }.map(\.version)
+        if !missing.isEmpty { throw MigrationError.missingFile(missing) }
+        let pending = Set(entries.filter { $0.state == .pending && $0.version <= (version ?? Int.max) }.map(\.version))
+        return try connection.transaction { db in
+            var recorded: [Int] = []
+            for file in files where pending.contains(file.version) {
+                try db.query("""
+                    INSERT INTO schema_history (version, description, script, checksum, installed_from, execution_time_ms)
+                    VALUES (\(file.version), \(file.description), \(file.fileName), \(file.checksum), \(installedFrom + " (baseline)"), 0)
+                    """)
+                recorded.append(file.version)
+            }
+            return recorded
+        }
+    }
+
     /// Applies every pending migration; returns the versions applied. Refuses to start
     /// when an applied file was edited or is missing.
     @discardableResult
