@@ -30,7 +30,33 @@ func timeCell(_ postgresText: String?) -> String { postgresText.map { RFC3339.se
 
 struct Nodes: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Worker nodes the registries report, with their effective readiness.",
-                                                    subcommands: [List.self])
+                                                    subcommands: [List.self, Census.self])
+
+    struct Census: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A region's nodes by container version: how many, how many READY.")
+        @OptionGroup var database: DatabaseOptions
+        @Flag(help: "One JSON object per line.") var json = false
+        @Argument(help: "The region.") var region: String
+        @Option(name: .customLong("stale-seconds"), help: "Heartbeat age past which a node is not READY.") var staleSeconds = 40
+
+        func run() throws {
+            let db = try database.connect()
+            try reportingProblems { try RegionStore(db: db).requireExists(region) }
+            let census = try NodeStore(db: db).versionCensus(region: region, graceSeconds: staleSeconds)
+            guard json else {
+                return printTable(["VERSION", "NODES", "READY"], census.map { [$0.containerVersion, String($0.nodes), String($0.ready)] })
+            }
+            for entry in census {
+                var out = JSONWriter()
+                out.beginObject()
+                out.key("containerVersion"); out.string(entry.containerVersion)
+                out.key("nodes"); out.int(entry.nodes)
+                out.key("ready"); out.int(entry.ready)
+                out.endObject()
+                printJSON(out.bytes)
+            }
+        }
+    }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List nodes (STALE: no heartbeat within CONTROLPLANE_NODE_STALE_SECONDS).")

@@ -9,8 +9,25 @@ struct Webhooks: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Webhook endpoints: list, create, update, enable/disable, rotate-secret, test, resend, recover, delete.",
         discussion: "Secrets are printed once (create, rotate-secret); the audit log never holds them.",
-        subcommands: [List.self, Show.self, Create.self, Update.self, RotateSecret.self, SendTest.self, Resend.self, Recover.self,
-                      Delete.self])
+        subcommands: [List.self, Show.self, Deliveries.self, Create.self, Update.self, RotateSecret.self, SendTest.self, Resend.self,
+                      Recover.self, Delete.self])
+
+    struct Deliveries: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "An endpoint's delivery log: every attempt, newest first.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var target: Target
+        @OptionGroup var output: ListOptions
+
+        func run() throws {
+            let db = try database.connect()
+            try reportingProblems { try WebhookEndpointStore(db: db).requireExists(target.endpoint) }
+            let page = try WebhookDeliveryAttemptStore(db: db).list(endpointId: target.endpoint, after: nil, limit: output.limit)
+            output.print(page.items, headers: ["TIME", "MESSAGE", "EVENT", "ATTEMPT", "OUTCOME", "MS"], cells: {
+                [timeCell($0.attemptedAt), $0.messageId, $0.eventType, String($0.attempt),
+                 $0.statusCode.map { "HTTP \($0)" } ?? ($0.error ?? "no answer"), String($0.durationMs)]
+            }, json: { attempt, json in WebhookDeliveryAttemptStore.write(attempt, to: &json) })
+        }
+    }
 
     /// The service as the operator running cpctl, with the server's secrets keys and destination rules.
     static func service(_ database: DatabaseOptions) throws -> WebhookEndpointService {
@@ -83,7 +100,7 @@ struct Webhooks: ParsableCommand {
         }
     }
 
-    enum Deliveries: String, EnumerableFlag {
+    enum DeliverySwitch: String, EnumerableFlag {
         case enable, disable
     }
 
@@ -95,7 +112,7 @@ struct Webhooks: ParsableCommand {
         @Option var url: String?
         @Option(help: "Comma-separated event types, or *.") var events: String?
         @Option(help: "An empty string clears it.") var description: String?
-        @Flag(help: "Resume or stop deliveries.") var deliveries: Deliveries?
+        @Flag(help: "Resume or stop deliveries.") var deliveries: DeliverySwitch?
         @Option(help: "Why (recorded).") var reason: String?
 
         func run() throws {

@@ -104,3 +104,24 @@ def test_manual_pages_and_completions_install(tmp_path):
     assert "rotate-secret" in bash and "admin-jobs" in bash
     assert (tmp_path / "share" / "zsh" / "site-functions" / "_cpctl").exists()
     assert (tmp_path / "share" / "fish" / "vendor_completions.d" / "controlplane-sync.fish").exists()
+
+
+def test_node_census_and_an_endpoint_s_delivery_log(env, fleet):
+    from test_tenants import deliver
+    census = run(env, "nodes", "census", fleet["region"])
+    assert census.returncode == 0 and census.stdout.splitlines()[1].split() == ["v1.2.3", "1", "1"], census.stdout
+    assert [json.loads(line) for line in run(env, "nodes", "census", fleet["region"], "--json").stdout.splitlines()] == \
+        [{"containerVersion": "v1.2.3", "nodes": 1, "ready": 1}]
+    assert run(env, "nodes", "census", "no-such-region").returncode == 65
+    sql(env, "UPDATE webhook_endpoints SET deleted_at = now() WHERE deleted_at IS NULL")
+    api = Internal(env["CONTROLPLANE_INTERNAL_URL"], env["CONTROLPLANE_INTERNAL_TOKEN"])
+    endpoint = api.post("/internal/webhook-endpoints", {"url": "http://127.0.0.1:9/nobody", "events": ["tenant.created"]}).json()["id"]
+    api.create_tenant(slug="cli-" + uuid.uuid4().hex[:6])
+    deliver(env)
+    attempts = [json.loads(line) for line in run(env, "webhooks", "deliveries", endpoint, "--json").stdout.splitlines()]
+    # The test's schedule retries at once: every attempt, newest first, none answered.
+    assert [(a["eventType"], a["attempt"], a["statusCode"]) for a in attempts] == [("tenant.created", n, None) for n in (4, 3, 2, 1)]
+    assert all(a["error"] for a in attempts)
+    table = run(env, "webhooks", "deliveries", endpoint).stdout.splitlines()
+    assert table[0].split()[:3] == ["TIME", "MESSAGE", "EVENT"] and len(table) == 1 + len(attempts)
+    assert run(env, "webhooks", "deliveries", str(uuid.uuid4())).returncode == 65

@@ -55,4 +55,18 @@ public struct WebhookDeliveryAttemptStore {
         let outboxId: Int64, row: Row
         init(row reader: inout PostgresRowReader) throws { outboxId = try reader.next(); row = try Row(row: &reader) }
     }
+
+    /// An attempt as the delivery log shows it (the API and cpctl).
+    public static func write(_ attempt: Row, to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("messageId"); json.string(attempt.messageId)
+        json.key("eventType"); json.string(attempt.eventType)
+        json.key("messageStatus"); json.string(attempt.messageStatus)
+        json.key("attempt"); json.int(attempt.attempt)
+        json.key("attemptedAt"); json.timestamp(attempt.attemptedAt)
+        json.key("statusCode"); if let code = attempt.statusCode { json.int(code) } else { json.null() }
+        json.key("error"); json.string(attempt.error)
+        json.key("durationMs"); json.int(attempt.durationMs)
+        json.endObject()
+    }
 }

@@ -51,18 +51,7 @@ enum WebhookEndpointHandlers {
         let id = context.parameter("id")
         try WebhookEndpointStore(db: context.database).requireExists(id)
         let page = try WebhookDeliveryAttemptStore(db: context.database).list(endpointId: id, after: cursor, limit: limit)
-        return .jsonBytes(JSONWriter.list(page) { json, attempt in
-            json.beginObject()
-            json.key("messageId"); json.string(attempt.messageId)
-            json.key("eventType"); json.string(attempt.eventType)
-            json.key("messageStatus"); json.string(attempt.messageStatus)
-            json.key("attempt"); json.int(attempt.attempt)
-            json.key("attemptedAt"); json.timestamp(attempt.attemptedAt)
-            json.key("statusCode"); if let code = attempt.statusCode { json.int(code) } else { json.null() }
-            json.key("error"); json.string(attempt.error)
-            json.key("durationMs"); json.int(attempt.durationMs)
-            json.endObject()
-        })
+        return .jsonBytes(JSONWriter.list(page) { json, attempt in WebhookDeliveryAttemptStore.write(attempt, to: &json) })
     }
 
     struct ResendBody: Decodable { var endpointId: String? }
