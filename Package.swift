@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // The console's templates: HTML-escaping by default.
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        // The logging API of the Swift server ecosystem; ServiceLog supplies its JSON handler.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C libraries: module map + shim header only (apt providers named).
@@ -22,7 +24,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CIDN2", pkgConfig: "libidn2", providers: [.apt(["libidn2-dev"])]),
 
-        .target(name: "ServiceLog"),
+        .target(name: "ServiceLog", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // Named for what it wraps: `Crypto` would collide with swift-crypto's module.
         .target(name: "OpenSSLCrypto", dependencies: ["COpenSSL"]),
         .target(name: "FastCGI", dependencies: ["CFastCGI", "ServiceLog"]),
@@ -53,7 +55,7 @@ let package = Package(
         .testTarget(name: "OpenSSLCryptoTests", dependencies: ["OpenSSLCrypto"]),
         .testTarget(name: "CurlTests", dependencies: ["Curl"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
-        .testTarget(name: "ServiceLogTests", dependencies: ["ServiceLog"]),
+        .testTarget(name: "ServiceLogTests", dependencies: ["ServiceLog", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "ControlPlaneCoreTests", dependencies: ["ControlPlaneCore", "Postgres", "TestSupport"]),
         .testTarget(name: "ControlPlaneHTTPTests", dependencies: ["ControlPlaneHTTP", "ControlPlaneCore", "FastCGI", "Postgres", "TestSupport"]),

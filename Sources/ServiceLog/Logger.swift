@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 
 /// A value in a log line. Only these shapes exist so that nothing unexpected (a token, a
 /// request body) is ever formatted into a line by accident through string interpolation.
@@ -12,6 +13,29 @@ public enum LogValue: Sendable, ExpressibleByStringLiteral, ExpressibleByInteger
 
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int) { self = .int(value) }
+
+    var metadataValue: Logging.Logger.Metadata.Value {
+        switch self {
+        case .string(let s): .string(s)
+        case .int(let i): .stringConvertible(i)
+        case .double(let d): .stringConvertible(d)
+        case .bool(let b): .stringConvertible(b)
+        }
+    }
+
+    init?(_ value: Logging.Logger.Metadata.Value) {
+        switch value {
+        case .string(let s): self = .string(s)
+        case .stringConvertible(let c):
+            switch c {
+            case let i as Int: self = .int(i)
+            case let d as Double: self = .double(d)
+            case let b as Bool: self = .bool(b)
+            default: self = .string(c.description)
+            }
+        default: return nil
+        }
+    }
 }
 
 public enum LogLevel: Int, Sendable, Comparable {
@@ -37,62 +61,62 @@ public enum LogLevel: Int, Sendable, Comparable {
     }
 
     public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
+
+    var swiftLogLevel: Logging.Logger.Level {
+        switch self {
+        case .debug: .debug
+        case .info: .info
+        case .warning: .warning
+        case .error: .error
+        }
+    }
+
+    init(_ level: Logging.Logger.Level) {
+        switch level {
+        case .trace, .debug: self = .debug
+        case .info, .notice: self = .info
+        case .warning: self = .warning
+        case .error, .critical: self = .error
+        }
+    }
 }
 
-/// Structured JSON lines on stderr, one write(2) per line so threads never interleave.
+/// The service's logger: swift-log's `Logger` underneath (so the level, the metadata and any
+/// library that logs through swift-log share one pipeline and one format), with a narrower
+/// front: the message is a `StaticString`, so nothing — a token, a request body — can be
+/// interpolated into it, and fields are typed `LogValue`s. Metadata set on a logger (a
+/// request's trace id, route and actor) is on every line it writes.
 public struct Logger: Sendable {
-    public var minimumLevel: LogLevel
-    public var component: String
+    public var base: Logging.Logger
+    public let component: String
 
     public init(component: String, minimumLevel: LogLevel = .info) {
         self.component = component
-        self.minimumLevel = minimumLevel
+        base = Logging.Logger(label: component) { JSONLogHandler(component: $0) }
+        base.logLevel = minimumLevel.swiftLogLevel
     }
 
-    public func debug(_ message: String, _ fields: KeyValuePairs<String, LogValue> = [:]) { log(.debug, message, fields) }
-    public func info(_ message: String, _ fields: KeyValuePairs<String, LogValue> = [:]) { log(.info, message, fields) }
-    public func warning(_ message: String, _ fields: KeyValuePairs<String, LogValue> = [:]) { log(.warning, message, fields) }
-    public func error(_ message: String, _ fields: KeyValuePairs<String, LogValue> = [:]) { log(.error, message, fields) }
-
-    public func log(_ level: LogLevel, _ message: String, _ fields: KeyValuePairs<String, LogValue>) {
-        guard level >= minimumLevel else { return }
-        var line = Logger.format(level: level, component: component, message: message, fields: Array(fields))
-        line.append(0x0A)
-        line.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(2, raw.baseAddress! + offset, raw.count - offset)
-                if written <= 0 { break }
-                offset += written
-            }
-        }
+    public var minimumLevel: LogLevel {
+        get { LogLevel(base.logLevel) }
+        set { base.logLevel = newValue.swiftLogLevel }
     }
 
-    public static func format(level: LogLevel, component: String, message: String,
-                              fields: [(key: String, value: LogValue)]) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(160)
-        out.append(contentsOf: Array("{\"ts\":".utf8))
-        JSONText.appendQuoted(timestamp(), to: &out)
-        out.append(contentsOf: Array(",\"level\":".utf8))
-        JSONText.appendQuoted(level.name, to: &out)
-        out.append(contentsOf: Array(",\"component\":".utf8))
-        JSONText.appendQuoted(component, to: &out)
-        out.append(contentsOf: Array(",\"msg\":".utf8))
-        JSONText.appendQuoted(message, to: &out)
-        for (key, value) in fields {
-            out.append(UInt8(ascii: ","))
-            JSONText.appendQuoted(key, to: &out)
-            out.append(UInt8(ascii: ":"))
-            switch value {
-            case .string(let s): JSONText.appendQuoted(s, to: &out)
-            case .int(let i): out.append(contentsOf: Array(String(i).utf8))
-            case .double(let d): out.append(contentsOf: Array((d.isFinite ? String(d) : "null").utf8))
-            case .bool(let b): out.append(contentsOf: Array((b ? "true" : "false").utf8))
-            }
-        }
-        out.append(UInt8(ascii: "}"))
-        return out
+    /// A field every later line of this logger carries (nil removes it).
+    public subscript(metadataKey key: String) -> LogValue? {
+        get { base[metadataKey: key].flatMap(LogValue.init) }
+        set { base[metadataKey: key] = newValue?.metadataValue }
+    }
+
+    public func debug(_ message: StaticString, _ fields: KeyValuePairs<String, LogValue> = [:]) { log(.debug, message, fields) }
+    public func info(_ message: StaticString, _ fields: KeyValuePairs<String, LogValue> = [:]) { log(.info, message, fields) }
+    public func warning(_ message: StaticString, _ fields: KeyValuePairs<String, LogValue> = [:]) { log(.warning, message, fields) }
+    public func error(_ message: StaticString, _ fields: KeyValuePairs<String, LogValue> = [:]) { log(.error, message, fields) }
+
+    public func log(_ level: LogLevel, _ message: StaticString, _ fields: KeyValuePairs<String, LogValue>) {
+        guard level.swiftLogLevel >= base.logLevel else { return }
+        var metadata = Logging.Logger.Metadata()
+        for (key, value) in fields { metadata[key] = value.metadataValue }
+        base.log(level: level.swiftLogLevel, Logging.Logger.Message(stringLiteral: message.description), metadata: metadata)
     }
 
     /// RFC 3339 UTC with milliseconds, without Foundation's formatters.

@@ -194,8 +194,10 @@ func withDatabase<T>(_ body: () throws -> T) throws -> T {
     }
 }
 
-func fail(_ code: Int32, _ message: String) -> ExitCode {
-    Logger(component: "controlplane-sync").error(message)
+/// Ends the run with `code`: the reason is a field of one "run failed" line (log messages are
+/// fixed text; what varies goes in fields).
+func fail(_ code: Int32, _ reason: String) -> ExitCode {
+    Logger(component: "controlplane-sync").error("run failed", ["reason": .string(reason), "exitCode": .int(Int(code))])
     return ExitCode(code)
 }
 
@@ -229,4 +231,5 @@ func syncConfiguration(_ environment: Environment) throws -> SyncConfiguration {
     do { return try SyncConfiguration(environment) } catch let error as ConfigurationError { throw fail(78, "\(error)") }
 }
 
+JSONLogHandler.bootstrap()
 Sync.main()

@@ -28,6 +28,7 @@ func serverConfiguration(from environment: Environment) throws -> ServerConfigur
         slowRequestMilliseconds: try environment.int("CONTROLPLANE_SLOW_REQUEST_MS", default: 1000, range: 0...3_600_000))
 }
 
+JSONLogHandler.bootstrap()
 var logger = Logger(component: "controlplaned")
 // `controlplaned --routes`: the route table (method, template, operationId), for the check
 // that openapi/controlplane.yaml documents exactly what is served.

@@ -48,7 +48,7 @@ class Control:
         self.headers = {"authorization": f"Bearer {env['PPOS_CONTROL_TOKEN']}"}
 
     def get(self, path, **kwargs):
-        return requests.get(self.base + path, headers=self.headers, **kwargs)
+        return requests.get(self.base + path, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
 
     def post(self, path, body=None, **kwargs):
         return requests.post(self.base + path, json=body, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)

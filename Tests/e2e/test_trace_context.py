@@ -97,3 +97,26 @@ def test_a_code_email_carries_the_trace_of_the_request_that_asked_for_it(env):
     assert len(messages) == 1
     sent = TRACEPARENT.match(messages[0]["Traceparent"])
     assert sent and sent.group(1) == trace
+
+
+def test_every_line_a_request_writes_names_its_trace_route_and_actor(env, control):  # noqa: F811
+    """One logger per request (swift-log underneath): the access line and a handler's own lines
+    carry the trace id, the route and who called — a service, the control token, an operator."""
+    from console_support import signed_in
+    from tenants_support import make_token
+    name, token = make_token(env, "tenants:read")
+    trace, _, header = new_trace()
+    r = requests.get(env["CONTROLPLANE_INTERNAL_URL"] + f"/internal/tenants/{secrets.token_hex(16)[:8]}-0000-4000-8000-000000000000",
+                     headers={"authorization": f"Bearer {token}", "traceparent": header})
+    assert r.status_code == 404
+    access = [line for line in log_lines(env, trace) if line["msg"] == "request"]
+    assert [(a["traceId"], a["route"], a["actor"], a["status"]) for a in access] == [(trace, "/internal/tenants/{id}", f"service:{name}", 404)]
+    trace2, _, header2 = new_trace()
+    assert control.get("/control/v1/regions", headers={"traceparent": header2}).status_code == 200
+    [line] = [line for line in log_lines(env, trace2) if line["msg"] == "request"]
+    assert line["route"] == "/control/v1/regions" and line["actor"].startswith("control:")
+    operator_name, browser = signed_in(env, "viewer")
+    trace3, _, header3 = new_trace()
+    assert browser.get(env["CONTROLPLANE_CONSOLE_URL"] + "tenants", headers={"traceparent": header3}).status_code == 200
+    [line] = [line for line in log_lines(env, trace3) if line["msg"] == "request"]
+    assert line["route"] == "/console/tenants" and line["actor"] == f"operator:{operator_name}"

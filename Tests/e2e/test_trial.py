@@ -383,6 +383,9 @@ def test_the_bot_check_guards_draft_creation_and_code_sends(env, backend_factory
         if status == 503:
             assert response_headers["retry-after"] == "5"
     assert drafts() == before  # nothing was created
+    # The handler's own warning carries its request's trace id and route (one logger per request).
+    warnings = [json.loads(line) for line in backend.log_text().splitlines() if '"bot check unavailable"' in line]
+    assert len(warnings) == 2 and {(w["traceId"], w["route"]) for w in warnings} == {("fcgi-test", "/v1/trial/manual-approval/draft")}
     got, _, answer = fcgi_post(backend, "/v1/trial/manual-approval/draft", {"email": "a@gmail.com"}, {"x-bot-token": "pass-1"})
     assert got == 201, answer
     draft = json.loads(answer)

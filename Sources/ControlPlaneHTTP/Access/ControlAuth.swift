@@ -40,6 +40,8 @@ extension RequestContext {
         guard matched else {
             throw Problem(401, type: .unauthenticated, detail: "The control token is not valid.", headers: [challenge])
         }
-        return "control:" + Hex.encode(hash.prefix(4))
+        let actor = "control:" + Hex.encode(hash.prefix(4))
+        noteActor(actor)
+        return actor
     }
 }

@@ -51,6 +51,7 @@ extension RequestContext {
         guard let principal else {
             throw Problem(401, type: .unauthenticated, detail: "The token is unknown or revoked.", headers: [challenge])
         }
+        noteActor(principal.actor)
         let now = Date().timeIntervalSince1970
         if let expiresAt = principal.expiresAt, now >= expiresAt {
             throw Problem(401, type: .tokenExpired, detail: "The token expired at \(RFC3339.format(Date(timeIntervalSince1970: expiresAt))).",

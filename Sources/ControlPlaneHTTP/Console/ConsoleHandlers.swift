@@ -32,6 +32,12 @@ enum ConsoleHandlers {
     /// the operator nginx authenticated is the one signed in: a GET without their session opens
     /// one and comes back to the same page (a session of someone else is ended first).
     static func viewer(_ context: RequestContext) throws -> Viewer {
+        let viewer = try signedInViewer(context)
+        context.noteActor(viewer.actor)
+        return viewer
+    }
+
+    private static func signedInViewer(_ context: RequestContext) throws -> Viewer {
         let current = try session(context)
         guard context.settings.consoleProxySignIn, let proxied = context.request.proxyOperator else {
             if let current { return current }

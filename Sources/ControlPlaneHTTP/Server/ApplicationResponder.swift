@@ -12,6 +12,7 @@ public final class ApplicationResponder: Responder {
     private let metrics: Metrics.Shard
     private var reportedReconnects = 0
     private let responseHeaders = ResponseHeaderList()
+    private let requestLog = RequestLog()
 
     init(application: Application, database: PostgresConnection, tokenCache: ServiceTokenCache) {
         self.application = application
@@ -24,6 +25,10 @@ public final class ApplicationResponder: Responder {
         var routeName = "-"
         var response: Response
         responseHeaders.fields.removeAll(keepingCapacity: true)
+        // This request's logger: every line it writes carries its trace id, route and (once known) actor.
+        requestLog.logger = application.logger
+        requestLog.logger[metadataKey: "traceId"] = .string(request.traceId)
+        requestLog.logger[metadataKey: "route"] = .string("-")
         let roundTripsBefore = database.roundTripCount
         do {
             try Self.checkBody(request)
@@ -35,8 +40,9 @@ public final class ApplicationResponder: Responder {
                                 headers: [("allow", allowed.joined(separator: ", "))])
             case .found(let route, let parameters):
                 routeName = route.template
+                requestLog.logger[metadataKey: "route"] = .string(route.template)
                 let context = RequestContext(request: request, parameters: parameters, database: database,
-                                             settings: application.settings, logger: application.logger,
+                                             settings: application.settings, requestLog: requestLog,
                                              tokenCache: tokenCache, tokenLimiter: application.tokenLimiter,
                                              responseHeaders: responseHeaders, dictionary: application.dictionary,
                                              metrics: application.metrics)
@@ -54,9 +60,8 @@ public final class ApplicationResponder: Responder {
         }
         if application.settings.accessLog {
             let elapsed = elapsedSeconds * 1000
-            application.logger.info("request", [
-                "traceId": .string(request.traceId), "method": .string(request.method), "route": .string(routeName),
-                "status": .int(response.status), "durationMs": .double((elapsed * 100).rounded() / 100),
+            requestLog.logger.info("request", [
+                "method": .string(request.method), "status": .int(response.status), "durationMs": .double((elapsed * 100).rounded() / 100),
                 "dbRoundTrips": .int(database.roundTripCount - roundTripsBefore),
             ])
         }
@@ -85,14 +90,12 @@ public final class ApplicationResponder: Responder {
             problem = e.problem
             let level: LogLevel = e.kind == .connectionUnavailable ? .warning : .error
             // `description` carries the SQLSTATE class only, never values.
-            application.logger.log(level, "database error", ["traceId": .string(request.traceId),
-                                                             "route": .string(route), "error": .string(e.description)])
+            requestLog.logger.log(level, "database error", ["error": .string(e.description)])
         case let e as ProblemConvertible:
             problem = e.problem
         default:
             problem = .internalError
-            application.logger.error("handler failed", ["traceId": .string(request.traceId), "route": .string(route),
-                                                        "errorType": .string(String(describing: type(of: error)))])
+            requestLog.logger.error("handler failed", ["errorType": .string(String(describing: type(of: error)))])
         }
         return ProblemResponse.response(for: problem, traceId: request.traceId)
     }
@@ -102,4 +105,10 @@ public final class ApplicationResponder: Responder {
 /// reallocated, request after request).
 final class ResponseHeaderList {
     var fields: [(String, String)] = []
+}
+
+/// One worker's logger for the request it answers: the application's, with the request's trace
+/// id, route and actor as metadata (set as they become known; reset for each request).
+final class RequestLog {
+    var logger = Logger(component: "controlplaned")
 }

@@ -10,7 +10,12 @@ public struct RequestContext {
     public let parameters: [String: String]
     public let database: PostgresConnection
     public let settings: ApplicationSettings
-    public let logger: Logger
+    let requestLog: RequestLog
+    /// This request's logger: its lines carry the trace id, the route and the actor.
+    public var logger: Logger { requestLog.logger }
+
+    /// Names who is calling in every later log line of this request.
+    func noteActor(_ actor: String) { requestLog.logger[metadataKey: "actor"] = .string(actor) }
     let tokenCache: ServiceTokenCache
     let tokenLimiter: TokenLimiter
     /// Fields the response gets whatever it is (a token's RateLimit fields).
