@@ -91,14 +91,19 @@ struct Regions: ParsableCommand {
 
     struct Queues: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "A region's queues: desired, acknowledged and reported capacity, and the drift (JSON, as GET /control/v1/regions/{region}/queues).")
+            abstract: "A region's queues: desired, acknowledged and reported capacity, and the drift (a table; --json for JSON lines, each as GET /control/v1/regions/{region}/queues has it).")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "Region id.") var id: String
+        @Flag(help: "One JSON object per line.") var json = false
         func run() throws {
             let db = try database.connect()
             try reportingProblems { try RegionStore(db: db).requireExists(id) }
             let entries = try QueueCapacities(db: db).entries(region: id)
-            printJSON(JSONWriter.list(count: entries.count) { json, index in entries[index].write(to: &json) })
+            if json { return entries.forEach { entry in var out = JSONWriter(); entry.write(to: &out); printJSON(out.bytes) } }
+            printTable(["QUEUE", "DESIRED", "ACKNOWLEDGED", "REPORTED", "DEPTH", "DRIFT"], entries.map {
+                [$0.queue, $0.desired.map { String($0.capacity) } ?? "-", $0.acknowledged.map { String($0.capacity) } ?? "-",
+                 $0.reported.map { String($0.capacity) } ?? "-", $0.reported.map { String($0.depth) } ?? "-", $0.drift.map(String.init) ?? "-"]
+            })
         }
     }
 }

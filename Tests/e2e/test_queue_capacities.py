@@ -81,9 +81,11 @@ def test_desired_acknowledged_and_reported_side_by_side(env, registry, control):
     sweep(env, region)
     assert "deploys" not in queues(control, region)
     # cpctl shows operators the same view.
-    shown = cpctl(env, "regions", "queues", region)
+    shown = cpctl(env, "regions", "queues", region, "--json")
     assert shown.returncode == 0, shown.stderr
-    assert json.loads(shown.stdout)["items"] == control.get(f"/control/v1/regions/{region}/queues").json()["items"]
+    assert [json.loads(line) for line in shown.stdout.splitlines()] == control.get(f"/control/v1/regions/{region}/queues").json()["items"]
+    table = cpctl(env, "regions", "queues", region).stdout.splitlines()
+    assert table[0].split() == ["QUEUE", "DESIRED", "ACKNOWLEDGED", "REPORTED", "DEPTH", "DRIFT"] and len(table) == 1 + len(shown.stdout.splitlines())
     missing = cpctl(env, "regions", "queues", "no-such-region")
     assert missing.returncode == 65 and "no such region" in missing.stderr
     control.patch(f"/control/v1/regions/{region}", {"enabled": False})
