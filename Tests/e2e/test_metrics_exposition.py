@@ -64,3 +64,18 @@ def test_outbox_dead_letters_and_the_oldest_waiting_age(env):
     assert 90 <= value(text, 'controlplane_outbox_oldest_pending_age_seconds{outbox="email"}') < 150
     assert value(text, 'controlplane_outbox_dead{outbox="email"}') == before + 1
     sql(env, "UPDATE email_outbox SET status = 'superseded' WHERE to_address = 'metrics-test@example.com'")
+
+
+def test_dead_letter_counts_and_recovery_use_their_partial_indexes(env):
+    """Migration 0030: what a scrape and a recovery ask of the outboxes is answered from small
+    partial indexes, not by reading every delivered message (shown with sequential scans off,
+    which leaves the planner only the index if the index can answer)."""
+    for statement, index in (
+            ("SELECT count(*) FROM webhook_outbox WHERE status = 'dead'", "webhook_outbox_dead"),
+            ("UPDATE webhook_outbox SET status = 'pending' WHERE endpoint_id = '00000000-0000-4000-8000-000000000000'::uuid "
+             "AND status = 'dead' AND created_at >= now() - interval '1 day'", "webhook_outbox_dead"),
+            ("SELECT count(*) FROM email_outbox WHERE status = 'dead'", "email_outbox_dead"),
+            ("SELECT count(*) FROM governance_commands WHERE status = 'FAILED'", "governance_commands_failed"),
+            ("SELECT count(*) FROM admin_jobs WHERE status = 'FAILED'", "admin_jobs_failed")):
+        plan = sql(env, f"SET enable_seqscan = off; EXPLAIN {statement}").stdout
+        assert index in plan, (statement, plan)
