@@ -105,11 +105,7 @@ func printJSON(_ json: [UInt8]) { print(String(decoding: json, as: UTF8.self)) }
 /// A change and its audit row (the actor: the operator running cpctl), in one transaction.
 func audited<T>(_ db: PostgresConnection, action: String, target: String, summary: String? = nil,
                 _ change: (PostgresConnection) throws -> T) throws -> T {
-    try db.transaction { db in
-        let value = try change(db)
-        try AuditLogStore(db: db).record(.init(actor: operatorActor, traceId: nil, action: action, target: target, summary: summary))
-        return value
-    }
+    try AuditLogStore.audited(db, actor: operatorActor, traceId: nil, action: action) { db in (try change(db), target: target, summary: summary) }
 }
 
 /// The operator running cpctl, as audit trails name them: who ran sudo, else the account

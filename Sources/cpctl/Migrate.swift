@@ -32,16 +32,8 @@ struct Migrate: ParsableCommand {
             let files = try location.files()
             let connection = try database.connect()
             if dryRun {
-                let migrator = Migrator(connection: connection, files: files)
-                let entries = try migrator.status()
-                if let bad = entries.first(where: { $0.state == .edited || $0.state == .missingFile }) {
-                    throw CLIError("migration \(bad.version) is \(bad.state.rawValue): nothing would be applied")
-                }
-                let pending = entries.filter { $0.state == .pending }
-                for entry in pending {
-                    let file = files.first { $0.version == entry.version }
-                    print("would apply \(file?.fileName ?? String(entry.version))\(file?.runsOutsideTransaction == true ? " (outside a transaction)" : "")")
-                }
+                let pending = try Migrator(connection: connection, files: files).pendingFiles()  // refuses as migrate would
+                for file in pending { print("would apply \(file.fileName)\(file.runsOutsideTransaction ? " (outside a transaction)" : "")") }
                 print(pending.isEmpty ? "up to date: nothing to apply" : "\(pending.count) migration(s) would be applied")
                 return
             }

@@ -76,23 +76,29 @@ public struct Migrator {
     public func baseline(upTo version: Int? = nil, installedFrom: String) throws -> [Int] {
         try connection.advisoryLock(Self.advisoryLockKey)
         defer { try? connection.advisoryUnlock(Self.advisoryLockKey) }
+        let pending = try pendingFiles().filter { $0.version <= (version ?? Int.max) }
+        return try connection.transaction { db in
+            for file in pending { try record(file, installedFrom: installedFrom + " (baseline)", milliseconds: 0, in: db) }
+            return pending.map(\.version)
+        }
+    }
+
+    /// The files not applied yet, in order; refuses when an applied file was edited or is missing.
+    public func pendingFiles() throws -> [MigrationFile] {
         let entries = try status()
         let edited = entries.filter { $0.state == .edited }.map(\.version)
         if !edited.isEmpty { throw MigrationError.editedAfterApply(edited) }
         let missing = entries.filter { $0.state == .missingFile }.map(\.version)
         if !missing.isEmpty { throw MigrationError.missingFile(missing) }
-        let pending = Set(entries.filter { $0.state == .pending && $0.version <= (version ?? Int.max) }.map(\.version))
-        return try connection.transaction { db in
-            var recorded: [Int] = []
-            for file in files where pending.contains(file.version) {
-                try db.query("""
-                    INSERT INTO schema_history (version, description, script, checksum, installed_from, execution_time_ms)
-                    VALUES (\(file.version), \(file.description), \(file.fileName), \(file.checksum), \(installedFrom + " (baseline)"), 0)
-                    """)
-                recorded.append(file.version)
-            }
-            return recorded
-        }
+        let pending = Set(entries.filter { $0.state == .pending }.map(\.version))
+        return files.filter { pending.contains($0.version) }
+    }
+
+    private func record(_ file: MigrationFile, installedFrom: String, milliseconds: Int, in db: PostgresConnection) throws {
+        try db.query("""
+            INSERT INTO schema_history (version, description, script, checksum, installed_from, execution_time_ms)
+            VALUES (\(file.version), \(file.description), \(file.fileName), \(file.checksum), \(installedFrom), \(milliseconds))
+            """)
     }
 
     /// Applies every pending migration; returns the versions applied. Refuses to start
@@ -102,22 +108,11 @@ public struct Migrator {
         try connection.advisoryLock(Self.advisoryLockKey)
         defer { try? connection.advisoryUnlock(Self.advisoryLockKey) }
 
-        let entries = try status()
-        let edited = entries.filter { $0.state == .edited }.map(\.version)
-        if !edited.isEmpty { throw MigrationError.editedAfterApply(edited) }
-        let missing = entries.filter { $0.state == .missingFile }.map(\.version)
-        if !missing.isEmpty { throw MigrationError.missingFile(missing) }
-
-        let pending = Set(entries.filter { $0.state == .pending }.map(\.version))
         var appliedNow: [Int] = []
-        for file in files where pending.contains(file.version) {
+        for file in try pendingFiles() {
             let started = Date()
             func record(_ db: PostgresConnection) throws {
-                let elapsed = Int(Date().timeIntervalSince(started) * 1000)
-                try db.query("""
-                    INSERT INTO schema_history (version, description, script, checksum, installed_from, execution_time_ms)
-                    VALUES (\(file.version), \(file.description), \(file.fileName), \(file.checksum), \(installedFrom), \(elapsed))
-                    """)
+                try self.record(file, installedFrom: installedFrom, milliseconds: Int(Date().timeIntervalSince(started) * 1000), in: db)
             }
             do {
                 if file.runsOutsideTransaction {

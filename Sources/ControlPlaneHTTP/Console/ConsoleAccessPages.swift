@@ -21,7 +21,7 @@ enum ConsoleAccessPages {
                     "createdAt": Console.shortTime($0.createdAt), "expiresAt": Console.shortTime($0.expiresAt),
                     "lastUsedAt": Console.shortTime($0.lastUsedAt), "revokedAt": Console.shortTime($0.revokedAt),
                     "limits": $0.limits.summary, "rate": $0.limits.rate?.description ?? "", "quota": $0.limits.dailyQuota.map(String.init) ?? "",
-                    "usedToday": today[$0.name]?.used ?? 0, "limitedToday": today[$0.name]?.limited ?? 0,
+                    "usedToday": today[$0.name]?.used ?? 0, "limitedToday": today[$0.name]?.limited ?? 0, "hasLimited": (today[$0.name]?.limited ?? 0) > 0,
                     "canRevoke": isAdmin && live, "canLimit": isAdmin && $0.state == "active", "csrf": viewer.csrf]
         }
         let operators: [[String: Any]] = try OperatorStore(db: db).list().map {

@@ -136,10 +136,10 @@ extension ConsoleTemplates {
         <pre class="payload" id="new-token">{{token}}</pre>{{/created}}
         <h2>Service tokens</h2>
         <table>
-          <thead><tr><th>Name</th><th>Starts with</th><th>State</th><th>Scopes</th><th>Expires</th><th>Last used</th><th>Limits</th><th>Today</th><th>Created</th><th></th></tr></thead>
+          <thead><tr><th>Name</th><th>Starts with</th><th>State</th><th>Scopes</th><th>Expires</th><th>Last used</th><th>Limits</th><th>Requests today</th><th>Created</th><th></th></tr></thead>
           <tbody>
           {{#tokens}}<tr><td>{{name}}</td><td class="trace">{{hint}}</td><td class="status-{{state}}">{{state}}</td><td>{{scopes}}</td>
-            <td class="nowrap">{{expiresAt}}</td><td class="nowrap">{{lastUsedAt}}</td><td>{{limits}}</td><td>{{usedToday}} requests, {{limitedToday}} refused</td><td class="nowrap">{{createdAt}}</td>
+            <td class="nowrap">{{expiresAt}}</td><td class="nowrap">{{lastUsedAt}}</td><td>{{limits}}</td><td>{{usedToday}}{{#hasLimited}} ({{limitedToday}} refused){{/hasLimited}}</td><td class="nowrap">{{createdAt}}</td>
             <td>{{#canRevoke}}<details><summary>Change</summary>{{/canRevoke}}{{#canLimit}}<form method="post" action="/console/access/tokens/{{name}}/limits"><input type="hidden" name="csrf" value="{{csrf}}"><input name="rateLimit" size="8" maxlength="20" value="{{rate}}" placeholder="5/s" aria-label="Rate limit of {{name}}"><input name="dailyQuota" size="9" maxlength="13" value="{{quota}}" placeholder="daily quota" aria-label="Daily quota of {{name}}"><button type="submit">Set limits</button></form>{{/canLimit}}
             {{#canRevoke}}<form method="post" action="/console/access/tokens/{{name}}/revoke"><input type="hidden" name="csrf" value="{{csrf}}"><input name="reason" required maxlength="500" placeholder="Reason (required)" aria-label="Reason to revoke {{name}}"><button type="submit">Revoke</button></form></details>{{/canRevoke}}</td></tr>{{/tokens}}
           {{^tokens}}<tr><td colspan="10">No tokens.</td></tr>{{/tokens}}

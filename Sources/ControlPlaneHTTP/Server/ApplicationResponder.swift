@@ -25,10 +25,7 @@ public final class ApplicationResponder: Responder {
         var routeName = "-"
         var response: Response
         responseHeaders.fields.removeAll(keepingCapacity: true)
-        // This request's logger: every line it writes carries its trace id, route and (once known) actor.
-        requestLog.logger = application.logger
-        requestLog.logger[metadataKey: "traceId"] = .string(request.traceId)
-        requestLog.logger[metadataKey: "route"] = .string("-")
+        requestLog.begin(base: application.logger, traceId: request.traceId)
         let roundTripsBefore = database.roundTripCount
         do {
             try Self.checkBody(request)
@@ -40,7 +37,7 @@ public final class ApplicationResponder: Responder {
                                 headers: [("allow", allowed.joined(separator: ", "))])
             case .found(let route, let parameters):
                 routeName = route.template
-                requestLog.logger[metadataKey: "route"] = .string(route.template)
+                requestLog.route = route.template
                 let context = RequestContext(request: request, parameters: parameters, database: database,
                                              settings: application.settings, requestLog: requestLog,
                                              tokenCache: tokenCache, tokenLimiter: application.tokenLimiter,
@@ -108,7 +105,26 @@ final class ResponseHeaderList {
 }
 
 /// One worker's logger for the request it answers: the application's, with the request's trace
-/// id, route and actor as metadata (set as they become known; reset for each request).
+/// id, route and actor as metadata. They are noted as they become known and put on a logger only
+/// when a line is written, so a request that logs nothing (access log off) allocates nothing here.
 final class RequestLog {
-    var logger = Logger(component: "controlplaned")
+    private var base = Logger(component: "controlplaned")
+    private var traceId = ""
+    var route = "-"
+    var actor: String?
+
+    func begin(base: Logger, traceId: String) {
+        self.base = base
+        self.traceId = traceId
+        route = "-"
+        actor = nil
+    }
+
+    var logger: Logger {
+        var logger = base
+        logger[metadataKey: "traceId"] = .string(traceId)
+        logger[metadataKey: "route"] = .string(route)
+        if let actor { logger[metadataKey: "actor"] = .string(actor) }
+        return logger
+    }
 }

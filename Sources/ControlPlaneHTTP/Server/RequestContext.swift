@@ -15,7 +15,7 @@ public struct RequestContext {
     public var logger: Logger { requestLog.logger }
 
     /// Names who is calling in every later log line of this request.
-    func noteActor(_ actor: String) { requestLog.logger[metadataKey: "actor"] = .string(actor) }
+    func noteActor(_ actor: String) { requestLog.actor = actor }
     let tokenCache: ServiceTokenCache
     let tokenLimiter: TokenLimiter
     /// Fields the response gets whatever it is (a token's RateLimit fields).
