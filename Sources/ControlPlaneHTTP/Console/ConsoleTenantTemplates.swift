@@ -138,7 +138,7 @@ extension ConsoleTemplates {
         <table>
           <thead><tr><th>Name</th><th>Starts with</th><th>State</th><th>Scopes</th><th>Expires</th><th>Last used</th><th>Limits</th><th>Requests today</th><th>Created</th><th></th></tr></thead>
           <tbody>
-          {{#tokens}}<tr><td>{{name}}</td><td class="trace">{{hint}}</td><td class="status-{{state}}">{{state}}</td><td>{{scopes}}</td>
+          {{#tokens}}<tr><td>{{name}}</td><td class="nowrap">{{hint}}</td><td class="status-{{state}}">{{state}}</td><td>{{scopes}}</td>
             <td class="nowrap">{{expiresAt}}</td><td class="nowrap">{{lastUsedAt}}</td><td>{{limits}}</td><td>{{usedToday}}{{#hasLimited}} ({{limitedToday}} refused){{/hasLimited}}</td><td class="nowrap">{{createdAt}}</td>
             <td>{{#canRevoke}}<details><summary>Change</summary>{{/canRevoke}}{{#canLimit}}<form method="post" action="/console/access/tokens/{{name}}/limits"><input type="hidden" name="csrf" value="{{csrf}}"><input name="rateLimit" size="8" maxlength="20" value="{{rate}}" placeholder="5/s" aria-label="Rate limit of {{name}}"><input name="dailyQuota" size="9" maxlength="13" value="{{quota}}" placeholder="daily quota" aria-label="Daily quota of {{name}}"><button type="submit">Set limits</button></form>{{/canLimit}}
             {{#canRevoke}}<form method="post" action="/console/access/tokens/{{name}}/revoke"><input type="hidden" name="csrf" value="{{csrf}}"><input name="reason" required maxlength="500" placeholder="Reason (required)" aria-label="Reason to revoke {{name}}"><button type="submit">Revoke</button></form></details>{{/canRevoke}}</td></tr>{{/tokens}}
@@ -150,7 +150,7 @@ extension ConsoleTemplates {
           <input type="hidden" name="csrf" value="{{csrf}}">
           <input name="name" required maxlength="63" placeholder="token name" aria-label="Token name">
           {{#scopes}}<label><input type="checkbox" name="scope.{{.}}"> {{.}}</label>{{/scopes}}
-          <input name="expiresIn" size="8" maxlength="12" placeholder="expires in (90d)" aria-label="Expires in">
+          <input name="expiresIn" size="14" maxlength="12" placeholder="expires in (90d)" aria-label="Expires in">
           <input name="rateLimit" size="8" maxlength="20" placeholder="rate (5/s)" aria-label="Rate limit">
           <input name="dailyQuota" size="10" maxlength="13" placeholder="daily quota" aria-label="Daily quota">
           <button type="submit">Create token</button>
