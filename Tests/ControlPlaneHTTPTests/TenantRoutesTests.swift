@@ -213,4 +213,33 @@ final class TenantRoutesTests: RouteTestCase {
                        ["limit", "status", "foo"])
         XCTAssertEqual(app.call("GET", "/internal/tenants-directory", query: "updatedSince=2024-13-45T25:61:61Z").status, 400)
     }
+
+    /// No watcher runs in this process: a write is in the next directory read only because the
+    /// read catches up to the version this process wrote (the same holds with a watcher, which
+    /// may lag a NOTIFY behind). An If-None-Match of the current page is answered 304, and a
+    /// change gives the page a new ETag.
+    func testDirectoryReadsItsOwnWritesAndRevalidates() throws {
+        func page() -> TestApplication.Reply {
+            app.call("GET", "/internal/tenants-directory", query: "limit=500&updatedSince=2000-01-01T00:00:00Z")
+        }
+        func listed(_ id: String) -> [String: Any]? { page().items.first { $0["id"] as? String == id } }
+        let first = page()
+        XCTAssertEqual(first.status, 200)
+        let etag = try XCTUnwrap(first.headers["etag"])
+        XCTAssertEqual(app.call("GET", "/internal/tenants-directory", query: "limit=500&updatedSince=2000-01-01T00:00:00Z",
+                                headers: [("if-none-match", etag)]).status, 304)
+        for _ in 0..<5 {
+            let created = app.createTenant()
+            let id = try XCTUnwrap(created["id"] as? String)
+            XCTAssertEqual(listed(id)?["status"] as? String, created["status"] as? String)
+            XCTAssertEqual(app.call("PATCH", "/internal/tenant-connector-metadata",
+                                    json: ["tenantId": id, "connectorKind": "frappe", "connectorCredentialRef": "kv:erp_cred:\(id)"]).status, 200)
+            XCTAssertEqual(listed(id)?["connectorCredentialRef"] as? String, "kv:erp_cred:\(id)")
+        }
+        let changed = page()
+        XCTAssertNotEqual(changed.headers["etag"], etag)
+        XCTAssertEqual(app.call("GET", "/internal/tenants-directory", query: "limit=500&updatedSince=2000-01-01T00:00:00Z",
+                                headers: [("if-none-match", etag)]).status, 200)
+        XCTAssertEqual(changed.items.count, try app.count("tenants_master"))
+    }
 }

@@ -17,6 +17,32 @@ public enum RFC3339 {
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 
+    /// A valid RFC 3339 date-time as microseconds since 1970 (UTC), rounded to the nearest
+    /// microsecond as PostgreSQL rounds `timestamptz` input; nil when not valid.
+    public static func microseconds(_ text: String) -> Int64? {
+        guard isValid(text) else { return nil }
+        let b = Array(text.utf8)
+        func number(_ range: Range<Int>) -> Int { b[range].reduce(0) { $0 * 10 + Int($1 - 48) } }
+        var parts = tm()
+        parts.tm_year = Int32(number(0..<4) - 1900); parts.tm_mon = Int32(number(5..<7) - 1); parts.tm_mday = Int32(number(8..<10))
+        parts.tm_hour = Int32(number(11..<13)); parts.tm_min = Int32(number(14..<16)); parts.tm_sec = Int32(number(17..<19))
+        var micros = Int64(timegm(&parts)) * 1_000_000
+        var i = 19
+        if b[i] == 46 {
+            i += 1
+            var fraction = 0, digits = 0
+            while i < b.count && b[i] >= 48 && b[i] <= 57 { fraction = fraction * 10 + Int(b[i] - 48); digits += 1; i += 1 }
+            var scale = 1
+            for _ in 0..<(9 - digits) { scale *= 10 }
+            micros += Int64((fraction * scale + 500) / 1000)  // nanoseconds, rounded to microseconds
+        }
+        if b[i] == 43 || b[i] == 45 {
+            let offset = Int64(number((i + 1)..<(i + 3)) * 3600 + number((i + 4)..<(i + 6)) * 60) * 1_000_000
+            micros += b[i] == 43 ? -offset : offset
+        }
+        return micros
+    }
+
     public static func isValid(_ text: String) -> Bool {
         let b = Array(text.utf8)
         func digits(_ range: Range<Int>) -> Bool { range.upperBound <= b.count && b[range].allSatisfy { $0 >= 48 && $0 <= 57 } }

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Synchronization
 
 /// Why a tenant operation was refused; each is a problem for the client.
 public enum TenantFailure: Error, Equatable, ProblemConvertible {
@@ -24,11 +25,18 @@ public struct TenantStore {
     public let db: PostgresConnection
     public init(db: PostgresConnection) { self.db = db }
 
-    /// A tenant that is not deprovisioned has this contact domain.
-    public func hasLiveTenant(contactDomain domain: String) throws -> Bool {
-        try db.query("""
-            SELECT EXISTS (SELECT 1 FROM tenants_master WHERE contact_domain = \(domain) AND status <> 'deprovisioned')
-            """).decode(0, 0, as: Bool.self)
+    /// The highest `change_version` (migration 0031) a write in this process returned: the
+    /// in-memory directory catches up to it before answering, so a process reads its own
+    /// writes. (A version from a transaction that rolled back is never reached; the directory
+    /// lowers this mark when it sees so.)
+    public static let writtenVersion = Atomic<Int64>(0)
+
+    /// Every write returns `columns` and the row's `change_version`, noted here.
+    fileprivate func noted(_ rows: PostgresRows) throws -> PostgresRows {
+        if rows.count == 1, let version = try rows.decodeIfPresent(0, "change_version", as: Int64.self) {
+            Self.writtenVersion.max(version, ordering: .relaxed)
+        }
+        return rows
     }
 
     /// The select list of every tenant read; `TenantJSON` finds these names once per result.
@@ -48,8 +56,8 @@ public struct TenantStore {
             return try db.query("""
                 INSERT INTO tenants_master (slug, display_name, contact_email, plan)
                 VALUES (\(tenant.slug), \(tenant.displayName), \(tenant.contactEmail), \(tenant.plan))
-                RETURNING \(unescaped: Self.columns)
-                """)
+                RETURNING \(unescaped: Self.columns), change_version
+                """).noted(by: self)
         } catch let error as PostgresError where error.kind == .uniqueViolation {
             throw TenantFailure.slugTaken
         }
@@ -88,8 +96,8 @@ public struct TenantStore {
             return try db.query("""
                 UPDATE tenants_master SET status = \(status.rawValue), updated_at = now(),
                        site_hostname = COALESCE(\(siteHostname), site_hostname)
-                WHERE id = \(id)::uuid RETURNING \(unescaped: Self.columns)
-                """)
+                WHERE id = \(id)::uuid RETURNING \(unescaped: Self.columns), change_version
+                """).noted(by: self)
         } catch let error as PostgresError where error.kind == .uniqueViolation {
             throw TenantFailure.hostnameTaken
         }
@@ -108,8 +116,8 @@ public struct TenantStore {
         guard TenantValidation.isUUID(id) else { throw TenantFailure.notFound }
         let rows = try db.query("""
             UPDATE tenants_master SET connector_kind = \(kind), connector_credential_ref = \(credentialRef), updated_at = now()
-            WHERE id = \(id)::uuid RETURNING \(unescaped: Self.columns)
-            """)
+            WHERE id = \(id)::uuid RETURNING \(unescaped: Self.columns), change_version
+            """).noted(by: self)
         guard rows.count == 1 else { throw TenantFailure.notFound }
         return rows
     }
@@ -125,28 +133,63 @@ public struct TenantStore {
 
     static let firstId = "00000000-0000-0000-0000-000000000000"
 
-    /// A keyset page in id order; the cursor is the last id. Hot path (`make bench`).
-    public func directoryPage(after cursor: PageCursor?, limit: Int, filter: DirectoryFilter) throws -> Page<PostgresRows> {
-        let after = cursor?.parts[0] ?? Self.firstId
-        // Pollers mostly ask for unfiltered pages: a statement without the optional
-        // `($n IS NULL OR …)` predicates costs PostgreSQL a tenth less CPU per page (it
-        // plans every execution afresh either way, as `LIMIT $n` makes the generic plan look costlier).
-        let rows = try filter.isEmpty
-            ? db.query("""
-                SELECT \(unescaped: Self.columns) FROM tenants_master
-                WHERE id > \(after)::uuid ORDER BY id LIMIT \(limit + 1)
-                """, retryOnConnectionLoss: true)
-            : db.query("""
-                SELECT \(unescaped: Self.columns) FROM tenants_master
-                WHERE id > \(after)::uuid
-                  AND (\(filter.status)::text IS NULL OR status = \(filter.status))
-                  AND (\(filter.connectorKind)::text IS NULL OR connector_kind = \(filter.connectorKind))
-                  AND (\(filter.updatedSince)::timestamptz IS NULL OR updated_at >= \(filter.updatedSince)::timestamptz)
-                ORDER BY id LIMIT \(limit + 1)
-                """, retryOnConnectionLoss: true)
-        let count = min(rows.count, limit)
-        let next = rows.count > limit ? PageCursor(try rows.decode(count - 1, 0, as: String.self)) : nil
-        return Page(items: rows, count: count, nextCursor: next)
+    /// What the in-memory directory keeps of each row besides `columns`.
+    private static let directoryColumns: StaticString = """
+        contact_domain, coalesce(change_version, 0) AS change_version,
+        (extract(epoch FROM updated_at) * 1000000)::bigint AS updated_micros
+        """
+
+    /// Every tenant, in id order, read in chunks from one REPEATABLE READ snapshot (so the
+    /// result is one consistent version, and no single libpq result holds 100,000 rows).
+    public func directoryEntries(chunk: Int = 5000) throws -> [TenantDirectory.Entry] {
+        try db.transaction { db in
+            try db.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            var entries: [TenantDirectory.Entry] = [], after = Self.firstId
+            while true {
+                let rows = try db.query("""
+                    SELECT \(unescaped: Self.columns), \(unescaped: Self.directoryColumns) FROM tenants_master
+                    WHERE id > \(after)::uuid ORDER BY id LIMIT \(chunk)
+                    """)
+                entries += try Self.directoryEntries(rows)
+                guard rows.count == chunk, let last = entries.last else { return entries }
+                after = TenantDirectory.uuidText(last.id)
+            }
+        }
+    }
+
+    /// The tenants changed after `version`, in version order (the directory's delta; with
+    /// migration 0032's index, "none" is one index probe).
+    public func directoryChanges(after version: Int64) throws -> [TenantDirectory.Entry] {
+        try Self.directoryEntries(db.query("""
+            SELECT \(unescaped: Self.columns), \(unescaped: Self.directoryColumns) FROM tenants_master
+            WHERE change_version > \(version) ORDER BY change_version
+            """))
+    }
+
+    private static func directoryEntries(_ rows: PostgresRows) throws -> [TenantDirectory.Entry] {
+        guard rows.count > 0 else { return [] }
+        let tenant = try TenantJSON(rows)
+        guard let id = rows.columnIndex("id"), let status = rows.columnIndex("status"), let kind = rows.columnIndex("connector_kind"),
+              let domain = rows.columnIndex("contact_domain"), let version = rows.columnIndex("change_version"),
+              let updated = rows.columnIndex("updated_micros") else {
+            throw PostgresDecodingError(column: "directory", type: "tenant directory columns")
+        }
+        var entries: [TenantDirectory.Entry] = []
+        entries.reserveCapacity(rows.count)
+        for row in 0..<rows.count {
+            var json = JSONWriter(capacity: 512)
+            tenant.write(rows, row: row, to: &json)
+            guard let bits = TenantDirectory.uuidBits(try rows.decode(row, id, as: String.self)) else {
+                throw PostgresDecodingError(column: "id", type: "uuid")
+            }
+            entries.append(TenantDirectory.Entry(
+                id: bits, status: try rows.decode(row, status, as: String.self),
+                connectorKind: try rows.decodeIfPresent(row, kind, as: String.self),
+                updatedMicros: try rows.decode(row, updated, as: Int64.self),
+                contactDomain: try rows.decodeIfPresent(row, domain, as: String.self),
+                json: Array(json.bytes[...]), version: try rows.decode(row, version, as: Int64.self)))
+        }
+        return entries
     }
 
     /// What the console lists of a tenant.
@@ -186,4 +229,8 @@ public struct TenantStore {
                                 retryOnConnectionLoss: true)
         return try zip(rows.column(0, as: String.self), rows.column(1, as: Int.self)).map { ($0, $1) }
     }
+}
+
+extension PostgresRows {
+    fileprivate func noted(by store: TenantStore) throws -> PostgresRows { try store.noted(self) }
 }

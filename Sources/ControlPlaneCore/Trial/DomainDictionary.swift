@@ -28,27 +28,11 @@ public final class DomainDictionary: Sendable {
 
     /// Starts the watcher thread (for the life of the process).
     public func startWatching(conninfo: String, options: PostgresConnection.Options, pollSeconds: Double, logger: Logger) {
-        let thread = Thread { [self] in
-            let db = PostgresConnection(conninfo: conninfo, options: options)
-            var listening = false
-            while true {
-                do {
-                    if !listening || !db.isConnected {
-                        try db.ensureConnected()
-                        try db.listen("email_domains_changed")
-                        listening = true
-                    }
-                    if try refresh(db) {
-                        logger.info("email domain dictionary loaded", ["version": .int(Int(version)), "domains": .int(table.count)])
-                    }
-                    _ = try db.waitForNotifications(timeoutMilliseconds: Int32(pollSeconds * 1000))
-                } catch {
-                    listening = false
-                    Thread.sleep(forTimeInterval: min(pollSeconds, 1))
-                }
+        ChangeWatcher.start(name: "domain-dictionary", conninfo: conninfo, options: options, channel: "email_domains_changed",
+                            pollMilliseconds: Int32(pollSeconds * 1000), retrySeconds: min(pollSeconds, 1)) { [self] db in
+            if try refresh(db) {
+                logger.info("email domain dictionary loaded", ["version": .int(Int(version)), "domains": .int(table.count)])
             }
         }
-        thread.name = "domain-dictionary"
-        thread.start()
     }
 }

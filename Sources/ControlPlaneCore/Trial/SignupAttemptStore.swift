@@ -37,29 +37,18 @@ public struct SignupAttemptStore {
             """)
     }
 
-    /// The email check's log row, in one statement (the funnel's hot path). For a work
-    /// domain the same statement asks whether a live tenant has that contact domain (a
-    /// read-only look at `tenants_master`, to save a round trip) and logs `existing_tenant`
-    /// then; returns the outcome logged.
-    public func recordEmailCheck(_ requester: SignupRequester, classification: String, domain: String?,
-                                 emailHash: [UInt8]?, checkTenants: Bool) throws -> String {
-        let ipHash = requester.keyedHash(requester.remoteAddress)
-        guard checkTenants, let domain else {
-            try db.query("""
-                INSERT INTO signup_attempts (trace_id, step, email_domain, email_hash, ip_hash, outcome)
-                VALUES (\(requester.traceId), 'email_check', \(domain), \(emailHash), \(ipHash), \(classification))
-                """)
-            return classification
-        }
-        return try db.query("""
-            WITH existing AS (
-                SELECT EXISTS (SELECT 1 FROM tenants_master WHERE contact_domain = \(domain) AND status <> 'deprovisioned') AS hit)
+    /// Email checks' rows, however many, in one statement (`AttemptLogWriter`'s batch): one
+    /// statement text whatever the count, the columns as arrays (hashes as hex).
+    public func recordEmailChecks(_ rows: [AttemptLogWriter.Row]) throws {
+        try db.query("""
             INSERT INTO signup_attempts (trace_id, step, email_domain, email_hash, ip_hash, outcome)
-            SELECT \(requester.traceId), 'email_check', \(domain), \(emailHash), \(ipHash),
-                   CASE WHEN existing.hit THEN 'existing_tenant' ELSE \(classification) END
-            FROM existing
-            RETURNING outcome
-            """).decode(0, 0, as: String.self)
+            SELECT trace, 'email_check', domain, decode(email, 'hex'), decode(ip, 'hex'), outcome
+            FROM unnest(\(bind: PostgresBind(textArray: rows.map(\.traceId)))::text[],
+                        \(bind: PostgresBind(textArray: rows.map(\.domain)))::text[],
+                        \(bind: PostgresBind(textArray: rows.map { $0.emailHash.map(Hex.encode) }))::text[],
+                        \(bind: PostgresBind(textArray: rows.map { Hex.encode($0.ipHash) }))::text[],
+                        \(bind: PostgresBind(textArray: rows.map(\.outcome)))::text[]) AS batch (trace, domain, email, ip, outcome)
+            """)
     }
 
     /// Codes sent to this address (by keyed hash) in the last 24 hours.

@@ -10,6 +10,9 @@ public struct ApplicationSettings: Sendable {
     public var accessLog: Bool
     /// How long a worker trusts a token lookup (revocations take effect within this).
     public var tokenCacheSeconds: Int
+    /// How often the in-memory tenant directory checks its version without a NOTIFY: the bound
+    /// on how long another process's tenant change takes to show here, should a NOTIFY be lost.
+    public var directoryPollMilliseconds = 500
     /// How often token usage (quota counters, last use) is written: at most a second.
     public var tokenUsageFlushMilliseconds = 1000
     /// `whsec_…` secret the provisioner signs its callbacks with.
@@ -65,6 +68,7 @@ public struct ApplicationSettings: Sendable {
                   provisionerSecret: try environment.secret("CONTROLPLANE_PROVISIONER_SECRET"))
         controlTokenHashes = try ControlTokens.load(environment).map { ServiceToken.hash($0) }
         tokenUsageFlushMilliseconds = try environment.int("CONTROLPLANE_TOKEN_USAGE_FLUSH_MS", default: 1000, range: 50...1000)
+        directoryPollMilliseconds = try environment.int("CONTROLPLANE_DIRECTORY_POLL_MS", default: 500, range: 50...1000)
         nodeStaleSeconds = try environment.int("CONTROLPLANE_NODE_STALE_SECONDS", default: 40, range: 1...86_400)
         jwtKeys = try SigningKey.loadPublic(environment)
         hashKey = try environment.secret("CONTROLPLANE_HASH_KEY").map { Array($0.utf8) }
@@ -97,6 +101,8 @@ public final class Application: Sendable {
     public let router: Router
     public let logger: Logger
     public let dictionary = DomainDictionary()
+    public let tenantDirectory = TenantDirectory()
+    public let attemptLog: AttemptLogWriter
     public let metrics = Metrics()
     public let tokenLimiter = TokenLimiter()
 
@@ -107,6 +113,9 @@ public final class Application: Sendable {
         var router = Router()
         routes(&router)
         self.router = router
+        var options = settings.databaseOptions
+        options.applicationName = "controlplaned-attempts"
+        attemptLog = AttemptLogWriter(conninfo: settings.databaseURL, options: options, logger: logger)
         _ = ProcessMetrics.startedAt
     }
 
@@ -117,12 +126,17 @@ public final class Application: Sendable {
                              tokenCache: ServiceTokenCache(ttlSeconds: settings.tokenCacheSeconds))
     }
 
-    /// Work that runs beside the worker threads: the dictionary watcher, the token usage flusher.
+    /// Work that runs beside the worker threads: the dictionary and directory watchers, the
+    /// attempt log writer, the token usage flusher.
     public func startBackgroundTasks() {
         var options = settings.databaseOptions
         options.applicationName = "controlplaned-watcher"
         dictionary.startWatching(conninfo: settings.databaseURL, options: options,
                                  pollSeconds: settings.trial.dictionaryPollSeconds, logger: logger)
+        options.applicationName = "controlplaned-directory"
+        tenantDirectory.startWatching(conninfo: settings.databaseURL, options: options,
+                                      pollMilliseconds: Int32(settings.directoryPollMilliseconds), logger: logger)
+        attemptLog.start()
         options.applicationName = "controlplaned-usage"
         TokenUsageFlusher.start(limiter: tokenLimiter, conninfo: settings.databaseURL, options: options,
                                 intervalMilliseconds: settings.tokenUsageFlushMilliseconds, logger: logger)

@@ -42,6 +42,7 @@ public final class ApplicationResponder: Responder {
                                              settings: application.settings, requestLog: requestLog,
                                              tokenCache: tokenCache, tokenLimiter: application.tokenLimiter,
                                              responseHeaders: responseHeaders, dictionary: application.dictionary,
+                                             tenantDirectory: application.tenantDirectory, attemptLog: application.attemptLog,
                                              metrics: application.metrics)
                 response = try route.handler(context)
             }

@@ -21,6 +21,8 @@ public struct RequestContext {
     /// Fields the response gets whatever it is (a token's RateLimit fields).
     let responseHeaders: ResponseHeaderList
     public let dictionary: DomainDictionary
+    public let tenantDirectory: TenantDirectory
+    public let attemptLog: AttemptLogWriter
     public let metrics: Metrics
 
     public var traceId: String { request.traceId }

@@ -3,43 +3,38 @@ import OpenSSLCrypto
 import FastCGI
 import Postgres
 
-/// `GET /internal/tenants-directory`: keyset pages of tenants in id order, encoded from
-/// the raw rows (PostgreSQL returns plain columns; building the JSON here is cheaper on
-/// the database, which is the scarce CPU), with a strong ETag for pollers.
+/// `GET /internal/tenants-directory`: keyset pages of tenants in id order, answered from the
+/// process's in-memory directory (`TenantDirectory`): each page is encoded once per version,
+/// with a strong ETag, so a poller's revalidation costs no database round trip.
 enum DirectoryHandler {
     @Sendable static func list(_ context: RequestContext) throws -> Response {
         try context.requireScope(.tenantsRead)
         var query = context.query
         let limit = query.limit(default: 50, max: 500), cursor = query.cursor(parts: 1)
-        let filter = TenantStore.DirectoryFilter(
-            status: query.oneOf("status", TenantStatus.self)?.rawValue,
-            connectorKind: query.oneOf("connectorKind", CredentialReference.connectorKinds),
-            updatedSince: query.timestamp("updatedSince"))
-        if let cursor, !TenantValidation.isUUID(cursor.parts[0]) { query.refuse("cursor", "is not a cursor this API returned") }
-        try query.finish()
-        let page = try TenantStore(db: context.database).directoryPage(after: cursor, limit: limit, filter: filter)
-        let rows = page.items
-        let tenant = try TenantJSON(rows)
-        let body = JSONWriter.list(count: page.count, nextCursor: page.nextCursor?.encoded, capacity: 420 * page.count + 64) { json, row in
-            tenant.write(rows, row: row, to: &json)
+        let status = query.oneOf("status", TenantStatus.self)?.rawValue
+        let connectorKind = query.oneOf("connectorKind", CredentialReference.connectorKinds)
+        let updatedSince = query.timestamp("updatedSince")
+        var after: UInt128?
+        if let cursor {
+            after = TenantValidation.isUUID(cursor.parts[0]) ? TenantDirectory.uuidBits(cursor.parts[0]) : nil
+            if after == nil { query.refuse("cursor", "is not a cursor this API returned") }
         }
-        return conditional(body, request: context.request)
-    }
-
-    /// 304 without a body when the client already holds this exact representation.
-    static func conditional(_ body: [UInt8], request: Request) -> Response {
-        let etag = "\"" + Base64.encode(SHA256.hash(body).prefix(18), url: true) + "\""
+        try query.finish()
+        let snapshot = try context.tenantDirectory.snapshot(context.database)
+        let page = snapshot.page(.init(after: after, limit: limit, status: status, connectorKind: connectorKind,
+                                       updatedSinceMicros: updatedSince.flatMap(RFC3339.microseconds)))
         var response: Response
-        if let match = request.headers["if-none-match"], matches(match, etag) {
+        if let match = context.request.headers["if-none-match"], matches(match, page.etag) {
             response = Response(status: 304)
         } else {
-            response = Response.jsonBytes(body)
+            response = Response.jsonBytes(page.body)
         }
-        response.headers.add("etag", etag)
+        response.headers.add("etag", page.etag)
         response.headers.add("cache-control", "no-cache")
         return response
     }
 
+    /// If-None-Match holds `etag` (weak comparison, RFC 9110 §13.1.2, or `*`).
     static func matches(_ header: String, _ etag: String) -> Bool {
         header.split(separator: ",").contains { candidate in
             var value = candidate.trimmingCharacters(in: .whitespaces)

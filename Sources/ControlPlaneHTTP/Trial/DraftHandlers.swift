@@ -56,7 +56,8 @@ enum DraftHandlers {
         // Whether the organization is a customer already: told to whoever proved a mailbox there.
         json.key("existingTenant")
         if d.verified, let work = d.workEmail, let at = work.lastIndex(of: "@") {
-            json.bool(try TenantStore(db: context.database).hasLiveTenant(contactDomain: String(work[work.index(after: at)...])))
+            json.bool(try context.tenantDirectory.snapshot(context.database)
+                .hasLiveTenant(contactDomain: work[work.index(after: at)...].lowercased()))
         } else {
             json.null()
         }

@@ -2,9 +2,10 @@ import ControlPlaneCore
 import FastCGI
 import Foundation
 
-/// `POST /v1/trial/email/check` (public `/api/trial/email/check`): classify, log the attempt
-/// (one statement, which also finds existing tenants for work domains), answer — with
-/// `existing_tenant` only when CONTROLPLANE_TRIAL_REVEAL_EXISTING_TENANT is on.
+/// `POST /v1/trial/email/check` (public `/api/trial/email/check`): classify, find existing
+/// tenants of a work domain in the in-memory directory, log the attempt (group-committed by
+/// `AttemptLogWriter`), answer — with `existing_tenant` only when
+/// CONTROLPLANE_TRIAL_REVEAL_EXISTING_TENANT is on. No query of its own.
 enum EmailCheckHandler {
     /// `{"email": "…"}` and nothing else, read with the scanner: this is the funnel's hot
     /// path, and Foundation's decoders cost more than the rest of the request.
@@ -43,9 +44,14 @@ enum EmailCheckHandler {
         let requester = try context.signupRequester()
         let email = try emailField(context)
         var result = EmailClassifier.classify(email, table: context.dictionary.table)
-        let logged = try SignupAttemptStore(db: context.database).recordEmailCheck(
-            requester, classification: result.classification.rawValue, domain: result.domain,
-            emailHash: result.address.map { requester.keyedHash($0.lowercased()) }, checkTenants: result.classification == .work)
+        var logged = result.classification.rawValue
+        if result.classification == .work, let domain = result.domain,
+           try context.tenantDirectory.snapshot(context.database).hasLiveTenant(contactDomain: domain) {
+            logged = EmailClassification.Kind.existingTenant.rawValue
+        }
+        try context.attemptLog.append(.init(
+            traceId: requester.traceId, domain: result.domain, emailHash: result.address.map { requester.keyedHash($0.lowercased()) },
+            ipHash: requester.keyedHash(requester.remoteAddress), outcome: logged))
         // The attempt log keeps the truth; the internet learns it only where the site allows.
         if logged == "existing_tenant" && context.settings.trial.revealExistingTenant { result = EmailClassifier.existingTenant(result) }
         var json = JSONWriter(capacity: 160)
