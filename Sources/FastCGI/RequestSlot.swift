@@ -161,9 +161,87 @@ final class RequestSlot: @unchecked Sendable {  // used by one thread at a time,
     /// Writes the whole response; false when the peer is gone (the request was aborted).
     func write(_ response: Response, headOnly: Bool) -> Bool {
         let head = response.serializedHead(includeContentLength: true)
+        let body = headOnly ? [] : response.body
+        // libfcgi copies output into an 8 KB stream buffer and writes a record each time it
+        // fills: a 200 KB directory page went out as 25 records in 25 write(2) calls. Above one
+        // buffer, the response goes out as 64 KB records in one writev(2) instead.
+        if head.count + body.count > Self.libfcgiBufferContent { return writeRecords([head, body]) }
         var ok = put(head)
-        if ok && !headOnly && !response.body.isEmpty { ok = put(response.body) }
+        if ok && !body.isEmpty { ok = put(body) }
         return ok
+    }
+
+    /// What libfcgi's output stream holds before it writes a record (8192 minus the header).
+    static let libfcgiBufferContent = 8192 - 8
+    /// The largest record content FastCGI allows.
+    static let maxRecordContent = 65535
+
+    /// `parts` as FCGI_STDOUT records written straight to the connection, in one writev(2)
+    /// where the kernel takes it all. Nothing is in libfcgi's stream yet, so the order holds;
+    /// `FCGX_Finish_r` then ends the stream and the request as usual.
+    private func writeRecords(_ parts: [[UInt8]]) -> Bool {
+        let total = parts.reduce(0) { $0 + $1.count }
+        let records = (total + Self.maxRecordContent - 1) / Self.maxRecordContent
+        let requestId = UInt16(truncatingIfNeeded: raw.pointee.requestId)
+        var headers = [UInt8](repeating: 0, count: 8 * records)
+        var remaining = total
+        for record in 0..<records {
+            let length = min(remaining, Self.maxRecordContent)
+            remaining -= length
+            headers.replaceSubrange(record * 8..<record * 8 + 8, with: [
+                1, 6, UInt8(requestId >> 8), UInt8(requestId & 0xff),  // version 1, FCGI_STDOUT
+                UInt8(length >> 8), UInt8(length & 0xff), 0, 0,
+            ])
+        }
+        let fd = raw.pointee.ipcFd
+        return headers.withUnsafeBytes { headerBytes in
+            parts[0].withUnsafeBytes { first in
+                parts[1].withUnsafeBytes { second in
+                    // The iovecs: a record header, then its content from the parts in order.
+                    var vectors: [iovec] = []
+                    let segments = [first, second].filter { $0.count > 0 }
+                    var segment = 0, offset = 0
+                    for record in 0..<records {
+                        vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: headerBytes.baseAddress! + record * 8), iov_len: 8))
+                        var length = min(total - record * Self.maxRecordContent, Self.maxRecordContent)
+                        while length > 0 {
+                            let piece = min(length, segments[segment].count - offset)
+                            vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: segments[segment].baseAddress! + offset),
+                                                 iov_len: piece))
+                            length -= piece
+                            offset += piece
+                            if offset == segments[segment].count { segment += 1; offset = 0 }
+                        }
+                    }
+                    return Self.writeAll(fd, &vectors)
+                }
+            }
+        }
+    }
+
+    /// writev(2) until every vector is written (a blocking socket may take part of them).
+    private static func writeAll(_ fd: Int32, _ vectors: inout [iovec]) -> Bool {
+        var first = 0
+        while first < vectors.count {
+            let batch = min(vectors.count - first, 1024)  // Linux's IOV_MAX
+            let written = vectors.withUnsafeMutableBufferPointer { writev(fd, $0.baseAddress! + first, Int32(batch)) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            var left = written
+            while left > 0 && first < vectors.count {
+                if left >= vectors[first].iov_len {
+                    left -= vectors[first].iov_len
+                    first += 1
+                } else {
+                    vectors[first].iov_base = vectors[first].iov_base! + left
+                    vectors[first].iov_len -= left
+                    left = 0
+                }
+            }
+        }
+        return true
     }
 
     private func put(_ bytes: [UInt8]) -> Bool {

@@ -56,9 +56,11 @@ class Connection:
             self.sock.sendall(record(STDIN, b"", request_id))
 
     def read_response(self):
-        """Returns (status, headers, body) once END_REQUEST arrives."""
+        """Returns (status, headers, body) once END_REQUEST arrives; the content length of each
+        STDOUT record is left in `stdout_records`."""
         stdout = b""
         buffer = b""
+        self.stdout_records = []
         while True:
             chunk = self.sock.recv(65536)
             if not chunk:
@@ -72,6 +74,7 @@ class Connection:
                 buffer = buffer[8 + length + padding:]
                 if kind == STDOUT:
                     stdout += content
+                    self.stdout_records.append(length)
                 elif kind == END_REQUEST:
                     return parse_cgi(stdout)
 

@@ -198,3 +198,37 @@ def test_controlplaned_serves_the_jwks_from_public_keys_and_refuses_private_ones
     assert refused.process.wait(5) == 78 and "is a private key" in refused.log_text()
     refused = backend_factory(extra={"CONTROLPLANE_JWT_KEY_FILES": private}, expect_start=False)
     assert refused.process.wait(5) == 78 and "controlplaned takes public keys only" in refused.log_text()
+
+
+def test_a_large_body_goes_out_in_64k_records_byte_exact(env, backend_factory, internal):
+    """Issue #20: above libfcgi's 8 KB stream buffer a response is written as 64 KB FastCGI
+    records (one writev), not one 8 KB record per write; the body is the same byte for byte,
+    on a kept connection too, and through nginx."""
+    import requests
+    import uuid
+    from sql_support import sql
+    run = uuid.uuid4().hex[:8]
+    sql(env, "INSERT INTO tenants_master (slug, display_name, status, plan, contact_email) "
+             f"SELECT 'rec-{run}-' || i, 'Record Test ' || i, 'active', 'trial', 'ops@rec.example' FROM generate_series(1, 400) i")
+    backend = backend_factory()
+    params = fcgi.request_params("GET", "/internal/tenants-directory", extra={
+        "QUERY_STRING": "limit=500", "HTTP_AUTHORIZATION": f"Bearer {env['CONTROLPLANE_INTERNAL_TOKEN']}"})
+    conn = fcgi.Connection(backend.socket_path)
+    answers = []
+    try:
+        for request_id in (1, 2):  # FCGI_KEEP_CONN: the second request on the same connection
+            conn.begin(params, request_id=request_id, keep=True)
+            conn.send_stdin(b"", request_id=request_id, end=True)
+            answers.append((conn.read_response(), list(conn.stdout_records)))
+    finally:
+        conn.close()
+    (status, headers, body), records = answers[0]
+    assert status == 200 and len(body) > 100_000
+    assert int(headers["content-length"]) == len(body) and len(json.loads(body)["items"]) >= 400
+    assert answers[1][0][2] == body
+    # Whole 64 KB records, then the rest, then the empty record that ends the stream.
+    full = len(body) // 65535
+    assert records[:full] == [65535] * full and records[-1] == 0 and len(records) <= full + 2, records
+    via_nginx = requests.get(f"{internal}/internal/tenants-directory?limit=500",
+                             headers={"authorization": f"Bearer {env['CONTROLPLANE_INTERNAL_TOKEN']}"})
+    assert via_nginx.status_code == 200 and via_nginx.content == body
