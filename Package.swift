@@ -27,16 +27,17 @@ let package = Package(
         .target(name: "ServiceLog", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // Named for what it wraps: `Crypto` would collide with swift-crypto's module.
         .target(name: "OpenSSLCrypto", dependencies: ["COpenSSL"]),
-        .target(name: "FastCGI", dependencies: ["CFastCGI", "ServiceLog"]),
+        .target(name: "Locking"),
+        .target(name: "FastCGI", dependencies: ["CFastCGI", "ServiceLog", "Locking"]),
         .target(name: "Postgres", dependencies: ["CPostgres", "ServiceLog"]),
         // libcurl, wrapped once: SMTP (the sync's emails) and pinned HTTP transfers (webhook deliveries).
         .target(name: "Curl", dependencies: ["CCurl"]),
         // libidn2, wrapped once: UTS 46 / IDNA2008 for the domains of email addresses.
         .target(name: "IDNA", dependencies: ["CIDN2"]),
         // The core: domain types, rules and one store per table. Never imports FastCGI.
-        .target(name: "ControlPlaneCore", dependencies: ["Postgres", "OpenSSLCrypto", "ServiceLog", "IDNA"]),
+        .target(name: "ControlPlaneCore", dependencies: ["Postgres", "OpenSSLCrypto", "ServiceLog", "IDNA", "Locking"]),
         // The HTTP layer on the core: router, request context, problem bodies, handlers.
-        .target(name: "ControlPlaneHTTP", dependencies: ["ControlPlaneCore", "FastCGI", "Postgres", "OpenSSLCrypto", "ServiceLog", "Curl",
+        .target(name: "ControlPlaneHTTP", dependencies: ["ControlPlaneCore", "FastCGI", "Postgres", "OpenSSLCrypto", "ServiceLog", "Curl", "Locking",
                                                   .product(name: "Mustache", package: "swift-mustache")]),
 
         .executableTarget(name: "controlplaned", dependencies: ["ControlPlaneHTTP", "ControlPlaneCore", "FastCGI", "Postgres", "ServiceLog"]),

@@ -1,3 +1,4 @@
+import Locking
 import Synchronization
 
 /// Counters an operator reads from the status view and metrics (php-fpm's status page).
@@ -10,7 +11,7 @@ public final class ServerStats: Sendable {
     let maxInFlight = Atomic<Int>(0)
 
     /// What each worker is answering now, by worker index (for the slow-while-running log).
-    private let running = Mutex<[Int: RunningRequest]>([:])
+    private let running = Lock<[Int: RunningRequest]>([:])
 
     public struct RunningRequest: Sendable {
         public let startedAt: UInt64, traceId: String, method: String, path: String

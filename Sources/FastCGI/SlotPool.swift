@@ -1,11 +1,11 @@
-import Synchronization
+import Locking
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// libfcgi request structures, one per open connection, reused across connections.
 final class SlotPool: @unchecked Sendable {
-    private let state = Mutex<(all: [RequestSlot], free: [Int])>(([], []))
+    private let state = Lock<(all: [RequestSlot], free: [Int])>(([], []))
 
     func acquire(listenDescriptor: Int32) -> RequestSlot {
         state.withLock { state in

@@ -10,12 +10,12 @@ final class TenantDirectoryTests: XCTestCase {
                               json: Array("{\"n\":\(n),\"v\":\(version)}".utf8), version: version)
     }
 
-    func items(_ page: TenantDirectory.EncodedPage) -> [[String: Int]] {
+    func items(_ page: TenantDirectory.Page) -> [[String: Int]] {
         let object = try! JSONSerialization.jsonObject(with: Data(page.body)) as! [String: Any]
         return object["items"] as! [[String: Int]]
     }
 
-    func cursor(_ page: TenantDirectory.EncodedPage) -> UInt128? {
+    func cursor(_ page: TenantDirectory.Page) -> UInt128? {
         let object = try! JSONSerialization.jsonObject(with: Data(page.body)) as! [String: Any]
         guard let text = object["nextCursor"] as? String else { return nil }
         return TenantDirectory.uuidBits(PageCursor(encoded: text, parts: 1)!.parts[0])
@@ -66,7 +66,7 @@ final class TenantDirectoryTests: XCTestCase {
         let recentFrappe = all.filter { $0.connectorKind == "frappe" && $0.updatedMicros >= 10_000 }
         XCTAssertEqual(walk(Request(after: nil, limit: 3, connectorKind: "frappe", updatedSinceMicros: 10_000)), ids(recentFrappe))
         XCTAssertEqual(items(snapshot.page(Request(after: 7 * 23, limit: 5))).count, 0)
-        // A page is encoded once per version: the same bytes and ETag again.
+        // The same page again: the same bytes and ETag; another page, another ETag.
         let once = snapshot.page(Request(after: 14, limit: 5)), again = snapshot.page(Request(after: 14, limit: 5))
         XCTAssertEqual(once.body, again.body)
         XCTAssertEqual(once.etag, again.etag)

@@ -84,3 +84,16 @@ def test_a_revalidation_is_answered_304_without_the_database(env, internal):
     assert wait_until(lambda: trace in open(env["CONTROLPLANE_LOG"]).read())
     lines = [json.loads(line) for line in open(env["CONTROLPLANE_LOG"]) if trace in line]
     assert [(line["status"], line["dbRoundTrips"]) for line in lines if line.get("msg") == "request"] == [(304, 0)]
+
+
+def test_every_backend_gives_a_page_the_same_etag(env, backend_factory, internal):
+    """A poller behind a balancer revalidates against whichever backend answers."""
+    other = backend_factory()
+    headers = {"authorization": f"Bearer {env['CONTROLPLANE_INTERNAL_TOKEN']}"}
+    stack = requests.get(f"{internal}/internal/tenants-directory?limit=7&status=provisioning", headers=headers)
+    assert stack.status_code == 200
+    params = fcgi.request_params("GET", "/internal/tenants-directory", extra={
+        "QUERY_STRING": "limit=7&status=provisioning", "HTTP_AUTHORIZATION": headers["authorization"],
+        "HTTP_IF_NONE_MATCH": stack.headers["etag"]})
+    status, answered, body = fcgi.roundtrip(other.socket_path, params)
+    assert (status, body, answered["etag"]) == (304, b"", stack.headers["etag"])

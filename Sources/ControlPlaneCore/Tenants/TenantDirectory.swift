@@ -1,4 +1,5 @@
 import Foundation
+import Locking
 import OpenSSLCrypto
 import Postgres
 import ServiceLog
@@ -13,23 +14,28 @@ import Synchronization
 /// Consistency: a write acknowledged by this process is in the snapshot its next read uses
 /// (the read catches up to `TenantStore.writtenVersion` first, on its own connection); a
 /// write by another process or host is in it within `pollMilliseconds` plus one query.
-/// Pages are encoded once per snapshot version and reused, with their ETags, so a poller's
-/// `If-None-Match` is answered without touching the database.
+/// A page's ETag comes from the ids and versions it lists, so a poller's `If-None-Match` is
+/// answered without the database and without encoding the page, and every backend gives the
+/// same page the same ETag.
 public final class TenantDirectory: Sendable {
-    private let current = Mutex<Snapshot?>(nil)
+    private let current = Published<Snapshot?>(nil)
     /// Serializes loads and catch-ups (the watcher's and a reader's): each applies one delta.
     private let updating = Mutex<Void>(())
 
     public init() {}
 
+    /// A worker's own reference to the current snapshot (see `Published`).
+    public typealias Reader = Published<Snapshot?>.Reader
+
     /// The snapshot now held (nil before the first load).
-    public var loaded: Snapshot? { current.withLock { $0 } }
+    public var loaded: Snapshot? { current.value }
 
     /// A snapshot that holds every write this process acknowledged, loading or catching up on
-    /// `db` (the caller's connection) only when it does not yet.
-    public func snapshot(_ db: PostgresConnection) throws -> Snapshot {
+    /// `db` (the caller's connection) only when it does not yet. With a worker's `reader`, the
+    /// usual case takes no lock.
+    public func snapshot(_ db: PostgresConnection, reader: Reader = Reader()) throws -> Snapshot {
         let wanted = TenantStore.writtenVersion.load(ordering: .relaxed)
-        if let held = loaded, held.version >= wanted { return held }
+        if let held = current.read(reader), held.version >= wanted { return held }
         let caughtUp = try refresh(db)
         // A version above what the database has committed came from a transaction that rolled
         // back: stop waiting for it (unless a newer write raised the mark meanwhile).
@@ -46,13 +52,13 @@ public final class TenantDirectory: Sendable {
             let store = TenantStore(db: db)
             guard let held = loaded else {
                 let fresh = try Snapshot(entries: store.directoryEntries())
-                current.withLock { $0 = fresh }
+                current.publish(fresh)
                 return fresh
             }
             let changes = try store.directoryChanges(after: held.version)
             guard !changes.isEmpty else { return held }
             let next = held.applying(changes)
-            current.withLock { $0 = next }
+            current.publish(next)
             return next
         }
     }
@@ -100,10 +106,22 @@ extension TenantDirectory {
         }
     }
 
-    /// A page as sent: the body and its strong ETag.
-    public struct EncodedPage: Sendable {
-        public let body: [UInt8]
+    /// A page: which entries, its next cursor and strong ETag; the body is encoded on demand
+    /// (a revalidation that matches never builds it).
+    public struct Page {
+        let snapshot: Snapshot
+        let chosen: [Int]
+        public let nextCursor: String?
         public let etag: String
+
+        public var body: [UInt8] {
+            let entries = snapshot.entries
+            let capacity = chosen.reduce(64) { $0 + entries[$1].json.count + 1 }
+            return JSONWriter.list(count: chosen.count, nextCursor: nextCursor, capacity: capacity) { json, index in
+                json.didWriteValue()
+                json.rawFragment(entries[chosen[index]].json)
+            }
+        }
     }
 
     /// An immutable version of the directory; readers keep the one they took.
@@ -113,10 +131,6 @@ extension TenantDirectory {
         let entries: [Entry]
         /// Contact domains of tenants that are not deprovisioned, with how many have each.
         let liveDomains: [String: Int]
-        private let pages = Mutex<(pages: [PageRequest: EncodedPage], bytes: Int)>(([:], 0))
-        /// Encoded pages kept per version, at most this many bytes (pollers walk the same pages).
-        static let pageCacheBytes = 8 << 20
-
         public var count: Int { entries.count }
 
         init(entries: [Entry], liveDomains: [String: Int]? = nil, version: Int64? = nil) {
@@ -167,19 +181,10 @@ extension TenantDirectory {
             return low
         }
 
-        /// The page, encoded once for this version.
-        public func page(_ request: PageRequest) -> EncodedPage {
-            if let cached = pages.withLock({ $0.pages[request] }) { return cached }
-            let encoded = encode(request)
-            pages.withLock { cache in
-                guard cache.bytes + encoded.body.count <= Self.pageCacheBytes else { return }
-                cache.pages[request] = encoded
-                cache.bytes += encoded.body.count
-            }
-            return encoded
-        }
-
-        private func encode(_ request: PageRequest) -> EncodedPage {
+        /// The entries a request asks for, with the strong ETag of their encoding: a digest of
+        /// the request, each listed id and version, the next cursor and `TenantJSON.encoding`
+        /// (an entry's JSON is a function of its row at that version).
+        public func page(_ request: PageRequest) -> Page {
             var chosen: [Int] = []
             chosen.reserveCapacity(request.limit + 1)
             var at = request.after.map(index(after:)) ?? 0
@@ -192,14 +197,26 @@ extension TenantDirectory {
                 }
                 at += 1
             }
-            let count = min(chosen.count, request.limit)
-            let next = chosen.count > request.limit ? PageCursor(TenantDirectory.uuidText(entries[chosen[count - 1]].id)).encoded : nil
-            let capacity = chosen.prefix(count).reduce(64) { $0 + entries[$1].json.count + 1 }
-            let body = JSONWriter.list(count: count, nextCursor: next, capacity: capacity) { json, index in
-                json.didWriteValue()
-                json.rawFragment(entries[chosen[index]].json)
+            var next: String?
+            if chosen.count > request.limit {
+                chosen.removeLast()
+                next = PageCursor(TenantDirectory.uuidText(entries[chosen[chosen.count - 1]].id)).encoded
             }
-            return EncodedPage(body: body, etag: "\"" + Base64.encode(SHA256.hash(body).prefix(18), url: true) + "\"")
+            var digest: [UInt8] = []
+            digest.reserveCapacity(chosen.count * 24 + 64)
+            func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { digest.append(contentsOf: $0) } }
+            append(TenantJSON.encoding)
+            append(request.limit)
+            digest.append(contentsOf: Array((request.status ?? "").utf8) + [0] + Array((request.connectorKind ?? "").utf8) + [0])
+            append(request.updatedSinceMicros ?? Int64.min)
+            append(request.after ?? 0)
+            for index in chosen {
+                append(entries[index].id)
+                append(entries[index].version)
+            }
+            digest.append(contentsOf: Array((next ?? "").utf8))
+            let etag = "\"" + Base64.encode(SHA256.hash(digest).prefix(18), url: true) + "\""
+            return Page(snapshot: self, chosen: chosen, nextCursor: next, etag: etag)
         }
     }
 

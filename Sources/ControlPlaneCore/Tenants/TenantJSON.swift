@@ -3,6 +3,10 @@ import Postgres
 /// Writes tenant rows as the tenant JSON object of DESIGN.md, straight from libpq's
 /// buffers. Columns are found by name once per result.
 public struct TenantJSON {
+    /// Changes whenever what `write` produces for the same row changes: the directory's ETags
+    /// hash it with each tenant's version instead of hashing the bytes.
+    public static let encoding = 1
+
     private let id, slug, displayName, status, siteHostname, plan, connectorKind, connectorRef, createdAt, updatedAt: Int
 
     public init(_ rows: PostgresRows) throws {

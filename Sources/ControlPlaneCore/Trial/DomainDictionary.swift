@@ -1,4 +1,5 @@
 import Foundation
+import Locking
 import Postgres
 import ServiceLog
 import Synchronization
@@ -8,12 +9,18 @@ import Synchronization
 /// and also compares `email_domains_version` every `pollSeconds`, so an operator's change
 /// applies within seconds without a restart, and no request ever queries the table.
 public final class DomainDictionary: Sendable {
-    private let state = Mutex<(version: Int64, table: DomainTable)>((0, DomainTable([])))
+    private let state = Published<(version: Int64, table: DomainTable)>((0, DomainTable([])))
 
     public init() {}
 
-    public var table: DomainTable { state.withLock { $0.table } }
-    public var version: Int64 { state.withLock { $0.version } }
+    /// A worker's own reference to the current table (see `Published`).
+    public typealias Reader = Published<(version: Int64, table: DomainTable)>.Reader
+
+    public var table: DomainTable { state.value.table }
+    public var version: Int64 { state.value.version }
+
+    /// The current table through a worker's `reader`: no lock unless the table was replaced.
+    public func table(_ reader: Reader) -> DomainTable { state.read(reader).table }
 
     /// Loads the dictionary if its version moved; returns true when it did.
     @discardableResult
@@ -22,7 +29,7 @@ public final class DomainDictionary: Sendable {
         if try store.version() == version { return false }
         let (version, domains) = try store.snapshot()
         let table = DomainTable(domains)
-        state.withLock { $0 = (version, table) }
+        state.publish((version, table))
         return true
     }
 

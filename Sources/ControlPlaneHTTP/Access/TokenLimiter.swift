@@ -1,7 +1,7 @@
 import ControlPlaneCore
 import FastCGI
 import Foundation
-import Synchronization
+import Locking
 
 /// Per-token limits in one backend process, shared by its worker threads.
 ///
@@ -62,7 +62,7 @@ public final class TokenLimiter: Sendable {
         case dailyQuota(retryAfterSeconds: Int)
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
     static let maxChunk = 256, touchIntervalNanoseconds: UInt64 = 60_000_000_000
 
     public init() {}

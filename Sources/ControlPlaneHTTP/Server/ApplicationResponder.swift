@@ -9,6 +9,9 @@ public final class ApplicationResponder: Responder {
     let application: Application
     public let database: PostgresConnection
     let tokenCache: ServiceTokenCache
+    /// This worker's references to the shared in-memory tables (read without a lock).
+    let dictionaryReader = DomainDictionary.Reader()
+    let directoryReader = TenantDirectory.Reader()
     private let metrics: Metrics.Shard
     private var reportedReconnects = 0
     private let responseHeaders = ResponseHeaderList()
@@ -43,6 +46,7 @@ public final class ApplicationResponder: Responder {
                                              tokenCache: tokenCache, tokenLimiter: application.tokenLimiter,
                                              responseHeaders: responseHeaders, dictionary: application.dictionary,
                                              tenantDirectory: application.tenantDirectory, attemptLog: application.attemptLog,
+                                             dictionaryReader: dictionaryReader, directoryReader: directoryReader,
                                              metrics: application.metrics)
                 response = try route.handler(context)
             }

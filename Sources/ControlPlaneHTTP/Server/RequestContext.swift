@@ -23,9 +23,19 @@ public struct RequestContext {
     public let dictionary: DomainDictionary
     public let tenantDirectory: TenantDirectory
     public let attemptLog: AttemptLogWriter
+    let dictionaryReader: DomainDictionary.Reader
+    let directoryReader: TenantDirectory.Reader
     public let metrics: Metrics
 
     public var traceId: String { request.traceId }
+
+    /// The runtime domain dictionary, as this worker last saw it replaced.
+    public var domainTable: DomainTable { dictionary.table(dictionaryReader) }
+
+    /// The in-memory tenant directory, holding every write this process acknowledged.
+    public func tenantSnapshot() throws -> TenantDirectory.Snapshot {
+        try tenantDirectory.snapshot(database, reader: directoryReader)
+    }
 
     public func parameter(_ name: String) -> String {
         parameters[name] ?? ""

@@ -56,7 +56,7 @@ enum DraftHandlers {
         // Whether the organization is a customer already: told to whoever proved a mailbox there.
         json.key("existingTenant")
         if d.verified, let work = d.workEmail, let at = work.lastIndex(of: "@") {
-            json.bool(try context.tenantDirectory.snapshot(context.database)
+            json.bool(try context.tenantSnapshot()
                 .hasLiveTenant(contactDomain: work[work.index(after: at)...].lowercased()))
         } else {
             json.null()
@@ -79,7 +79,7 @@ enum DraftHandlers {
         let body = try context.decodeStrictJSON(OTPBody.self, allowedKeys: ["workEmail"])
         let secret = try secret(context)
         try context.settings.botCheck?.require(context)
-        let verdict = EmailClassifier.classify(body.workEmail, table: context.dictionary.table)
+        let verdict = EmailClassifier.classify(body.workEmail, table: context.domainTable)
         try drafts.requestCode(context.parameter("draftId"), secret: secret, verdict: verdict)
         var json = JSONWriter()
         json.beginObject()

@@ -43,10 +43,10 @@ enum EmailCheckHandler {
     @Sendable static func check(_ context: RequestContext) throws -> Response {
         let requester = try context.signupRequester()
         let email = try emailField(context)
-        var result = EmailClassifier.classify(email, table: context.dictionary.table)
+        var result = EmailClassifier.classify(email, table: context.domainTable)
         var logged = result.classification.rawValue
         if result.classification == .work, let domain = result.domain,
-           try context.tenantDirectory.snapshot(context.database).hasLiveTenant(contactDomain: domain) {
+           try context.tenantSnapshot().hasLiveTenant(contactDomain: domain) {
             logged = EmailClassification.Kind.existingTenant.rawValue
         }
         try context.attemptLog.append(.init(
