@@ -54,11 +54,26 @@ server {
     }
 }
 CONF
+# nginx sending a file: the reference for a large directory page (bench.py writes the file).
+mkdir -p "$STACK_DIR/static"
+chmod 755 "$STACK_DIR/static"
+cat > "$STACK_DIR/nginx/extra/static.conf" <<CONF
+server {
+    listen 127.0.0.1:28084;
+    root $STACK_DIR/static;
+    default_type application/json;
+}
+CONF
 nginx -c "$STACK_DIR/nginx/nginx.conf" -p "$STACK_DIR/nginx" -e "$STACK_DIR/nginx/error.log" -s reload
 sleep 1
 
+# BENCH_ONLY=directory,email (sections of scripts/bench.py) is a partial run: its table goes
+# under the run directory, and bench/results.md keeps the last full run.
+OUT=bench/results.md
+[ -n "${BENCH_ONLY:-}" ] && OUT="$STACK_DIR/results.md"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 python3 Tests/e2e/fake_registry.py --port "$port" &
 REGISTRY_PID=$!
 python3 scripts/bench.py --env "$STACK_DIR/dev.env" --registry "http://127.0.0.1:$port" --php "http://127.0.0.1:28083/" \
-    --duration "${BENCH_SECONDS:-10}" --rounds "${BENCH_ROUNDS:-3}" --out bench/results.md
+    --static-dir "$STACK_DIR/static" --static-url "http://127.0.0.1:28084/" \
+    --duration "${BENCH_SECONDS:-10}" --rounds "${BENCH_ROUNDS:-3}" --out "$OUT"

@@ -56,6 +56,17 @@ struct RegistrySweeper {
         var pages = 0, records = 0, revisions = 0, bytes = 0
         var failure: String?
         var superseded = false
+        // The next page, requested while PostgreSQL ingests this one: the registry's answer
+        // and its parse overlap the database's work instead of following it.
+        var prefetched: (query: [String], fetch: Prefetch<HTTPTransfer.Result>)?
+        func fetchPage(_ query: [(String, String)], attempt: Int) throws -> HTTPTransfer.Result {
+            if let ahead = prefetched {
+                prefetched = nil
+                let result = ahead.fetch.wait()
+                if attempt == 1 && ahead.query == query.map({ $0 + "=" + $1 }) { return try result.get() }
+            }
+            return try client.send(method: "GET", path: "/v1/registry/jobs", query: query, scope: "registry:jobs:read")
+        }
 
         pageLoop: while records < region.maxRecords {
             let limit = min(region.pageSize, region.maxRecords - records)
@@ -66,9 +77,15 @@ struct RegistrySweeper {
                 attempt += 1
                 heartbeat()
                 do {
-                    let response = try client.send(method: "GET", path: "/v1/registry/jobs", query: query, scope: "registry:jobs:read")
+                    let response = try fetchPage(query, attempt: attempt)
                     let body = [UInt8](response.body)
                     let page = try RegistryPage.parse(body)
+                    if page.hasMore, let next = page.nextCursor, records + page.items.count < region.maxRecords {
+                        let ahead = [("after", next), ("limit", String(min(region.pageSize, region.maxRecords - records - page.items.count)))]
+                        prefetched = (ahead.map { $0 + "=" + $1 }, Prefetch { [client] in
+                            try client.send(method: "GET", path: "/v1/registry/jobs", query: ahead, scope: "registry:jobs:read")
+                        })
+                    }
                     guard let applied = try JobStore(db: db).ingest(region: region.id, sweepRun: run, expectedCursor: cursor,
                                                                     nextCursor: page.nextCursor, items: page.items, body: body) else {
                         superseded = true  // another sweeper moved the cursor: its pages stand, this run stops here
@@ -109,6 +126,9 @@ struct RegistrySweeper {
             }
         }
 
+        // A page fetched ahead and not used (the run stopped): wait for it before the client is used again.
+        _ = prefetched?.fetch.wait()
+        prefetched = nil
         if superseded {
             // Nothing is wrong with the registry: no outcome for the region, no rules.
             var totals = SweepRunStore.Totals()

@@ -34,4 +34,36 @@ final class RegistryIngestTests: RouteTestCase {
         XCTAssertEqual(try stored(), "c1")
         XCTAssertEqual(try revisions(), "3")
     }
+
+    /// The set-based ingest (migration 0033) and the per-record loop it keeps for a page that
+    /// names a job twice: a new job gets revision 1, an unchanged record none, a changed status
+    /// or payload the next one, and payloads are stored byte for byte as sent.
+    func testRevisionsForNewUnchangedChangedAndRepeatedJobs() throws {
+        let db = app.db
+        let region = "set-\(UInt32.random(in: 0...UInt32.max))"
+        _ = try RegionStore(db: db).add(id: region, settings: .init(baseURL: "https://registry.example.com"))
+        let run = try SweepRunStore(db: db).start(region: region, trigger: "test")
+        let jobs = JobStore(db: db)
+        var cursor: String?
+        func ingest(_ items: [(String, String, String)]) throws -> Int? {
+            let listed = items.map { #"{"jobId":"\#($0.0)","status":"\#($0.1)","updatedAt":"2026-11-21T10:00:00Z","canonicalPayload":\#($0.2)}"# }
+            let next = "c\(UInt32.random(in: 0...UInt32.max))"
+            let body = Array(#"{"items":[\#(listed.joined(separator: ","))],"nextCursor":"\#(next)","hasMore":true}"#.utf8)
+            let page = try RegistryPage.parse(body)
+            defer { cursor = next }
+            return try jobs.ingest(region: region, sweepRun: run, expectedCursor: cursor, nextCursor: next, items: page.items, body: body)
+        }
+        XCTAssertEqual(try ingest([("a", "COMPLETED", #"{"n":1}"#), ("b", "COMPLETED", #"{"n":1}"#)]), 2)
+        XCTAssertEqual(try ingest([("a", "COMPLETED", #"{"n":1}"#), ("b", "DEGRADED", #"{"n":1}"#), ("c", "COMPLETED", #"{"n": 2}"#)]), 2)
+        XCTAssertEqual(try ingest([("a", "COMPLETED", #"{"n":1.0}"#), ("c", "COMPLETED", #"{ "n" : 3 }"#), ("c", "FAILED", #"{ "n" : 3 }"#)]), 3)
+        let state = try app.scalar("""
+            SELECT string_agg(job_id || ':' || current_revision || ':' || status, ' ' ORDER BY job_id) FROM jobs WHERE region_id = \(region)
+            """)
+        XCTAssertEqual(state, "a:2:COMPLETED b:2:DEGRADED c:3:FAILED")
+        let revisions = try app.scalar("""
+            SELECT string_agg(job_id || revision || '=' || convert_from(payload, 'UTF8'), ' ' ORDER BY job_id, revision)
+            FROM job_revisions WHERE region_id = \(region)
+            """)
+        XCTAssertEqual(revisions, #"a1={"n":1} a2={"n":1.0} b1={"n":1} b2={"n":1} c1={"n": 2} c2={ "n" : 3 } c3={ "n" : 3 }"#)
+    }
 }
