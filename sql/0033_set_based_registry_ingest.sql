@@ -34,9 +34,11 @@ BEGIN
             FROM unnest(p_job_ids, p_statuses, p_updated_at, p_node_ids, p_partner_ids, p_offsets, p_lengths, p_sha256_hex)
                  AS p (job_id, status, updated_at, node_id, partner_id, off, len, sha_hex)
         ), held AS (
-            SELECT j.job_id, j.current_revision, j.status, j.payload_sha256 FROM jobs j
-            WHERE j.region_id = p_region AND j.job_id = ANY (p_job_ids)
-            ORDER BY j.job_id FOR UPDATE
+            -- A join, probing the primary key once per item (`job_id = ANY (…)` compared every
+            -- job of the region with every id of the page).
+            SELECT j.job_id, j.current_revision, j.status, j.payload_sha256
+            FROM page JOIN jobs j ON j.region_id = p_region AND j.job_id = page.job_id
+            ORDER BY j.job_id FOR UPDATE OF j
         ), compared AS (
             SELECT page.*, coalesce(held.current_revision, 0) + 1 AS next_revision,
                    coalesce(held.status = page.status AND held.payload_sha256 = page.sha, false) AS unchanged
