@@ -96,7 +96,12 @@ public final class FastCGIServer: @unchecked Sendable {
         _ = write(wakePipe[1], &byte, 1)
 
         let deadline = DispatchTime.now() + configuration.drainTimeoutSeconds
-        let drained = group.wait(timeout: deadline) == .success
+        var drained = group.wait(timeout: deadline) == .success
+        // Deferred responses finish on other threads: wait for them too.
+        while drained && stats.inFlightCount > 0 {
+            if DispatchTime.now() >= deadline { drained = false; break }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
         slots.closeIdleConnections()
         closeListenSocket()
         if drained {
@@ -192,15 +197,20 @@ public final class FastCGIServer: @unchecked Sendable {
                     continue
                 }
             }
-            serve(slot: slot, responder: responder, worker: index)
-            let descriptor = slot.connectionDescriptor
-            if descriptor >= 0 && !stopping.load(ordering: .relaxed) {
-                let add = slot.registeredDescriptor != descriptor
-                slot.registeredDescriptor = descriptor
-                arm(descriptor: descriptor, token: SlotPool.token(for: slot), add: add)
-            } else {
-                slots.release(slot)
-            }
+            serve(slot: slot, responder: responder)
+        }
+    }
+
+    /// After a response: a kept connection waits in the epoll set for its next request,
+    /// anything else gives its slot back.
+    private func recycle(_ slot: RequestSlot) {
+        let descriptor = slot.connectionDescriptor
+        if descriptor >= 0 && !stopping.load(ordering: .relaxed) {
+            let add = slot.registeredDescriptor != descriptor
+            slot.registeredDescriptor = descriptor
+            arm(descriptor: descriptor, token: SlotPool.token(for: slot), add: add)
+        } else {
+            slots.release(slot)
         }
     }
 
@@ -217,12 +227,23 @@ public final class FastCGIServer: @unchecked Sendable {
         }
     }
 
-    private func serve(slot: RequestSlot, responder: any Responder, worker: Int) {
+    private func serve(slot: RequestSlot, responder: any Responder) {
         stats.begin()
         let request = slot.readRequest(maxBodyBytes: configuration.maxBodyBytes)
-        stats.track(worker: worker, request)
-        defer { stats.untrack(worker: worker) }
+        stats.track(slot: slot.id, request)
         let response = responder.respond(to: request)
+        if let deferred = response.deferred {
+            // The slot now belongs to whoever finishes the response; this worker moves on.
+            deferred.start { [self] response in complete(slot: slot, request: request, response: response) }
+            return
+        }
+        complete(slot: slot, request: request, response: response)
+    }
+
+    /// Writes the response, ends the request and recycles its slot (on the worker's thread, or
+    /// on the thread that finished a deferred response).
+    private func complete(slot: RequestSlot, request: Request, response: Response) {
+        defer { stats.untrack(slot: slot.id) }
         let delivered = slot.write(response, headOnly: request.method == "HEAD")
         // Reading stdin to its end lets libfcgi keep a kept connection (it closes one with
         // unread input) and makes an immediate close safe for the others.
@@ -242,5 +263,6 @@ public final class FastCGIServer: @unchecked Sendable {
             logger.info("client went away before the response was written",
                         ["traceId": .string(request.traceId), "status": .int(response.status)])
         }
+        recycle(slot)
     }
 }

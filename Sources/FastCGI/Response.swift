@@ -1,13 +1,45 @@
+import Dispatch
 /// An HTTP response: status, header fields and the body bytes.
 public struct Response: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: [UInt8]
 
+    /// Set when the answer comes later, from another thread (see `later`).
+    public var deferred: Deferred?
+
     public init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
+    }
+
+    /// An answer that another thread gives when it is ready: the server hands the request's
+    /// connection to `start`'s callback and the worker thread takes the next request at once.
+    /// (The email check waits for its group commit this way, so a batch can hold more rows
+    /// than there are worker threads.) The callback must be called exactly once.
+    public final class Deferred: Sendable {
+        public let start: @Sendable (_ finish: @escaping @Sendable (Response) -> Void) -> Void
+        init(start: @escaping @Sendable (_ finish: @escaping @Sendable (Response) -> Void) -> Void) { self.start = start }
+    }
+
+    public static func later(_ start: @escaping @Sendable (_ finish: @escaping @Sendable (Response) -> Void) -> Void) -> Response {
+        var response = Response(status: 0)
+        response.deferred = Deferred(start: start)
+        return response
+    }
+
+    /// The final response, waiting for a deferred one (for callers without a server: tests).
+    public func resolved() -> Response {
+        guard let deferred else { return self }
+        let done = DispatchSemaphore(value: 0)
+        let box = ResolvedBox()
+        deferred.start { response in
+            box.response = response
+            done.signal()
+        }
+        done.wait()
+        return box.response!.resolved()
     }
 
     /// The CGI response head libfcgi passes to nginx: `Status:` then the fields.
@@ -64,4 +96,8 @@ public enum HTTPStatus {
         default: "Status \(status)"
         }
     }
+}
+
+private final class ResolvedBox: @unchecked Sendable {  // written before the signal, read after the wait
+    var response: Response?
 }

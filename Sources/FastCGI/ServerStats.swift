@@ -10,7 +10,7 @@ public final class ServerStats: Sendable {
     let slowRequests = Atomic<Int>(0)
     let maxInFlight = Atomic<Int>(0)
 
-    /// What each worker is answering now, by worker index (for the slow-while-running log).
+    /// The requests being answered now, by slot (for the slow-while-running log).
     private let running = Lock<[Int: RunningRequest]>([:])
 
     public struct RunningRequest: Sendable {
@@ -23,19 +23,19 @@ public final class ServerStats: Sendable {
     /// Requests answered (accepted and no longer in flight).
     public var completedCount: Int { acceptedCount - inFlightCount }
 
-    func track(worker: Int, _ request: Request) {
-        running.withLock { $0[worker] = RunningRequest(startedAt: request.receivedAt, traceId: request.traceId, method: request.method,
+    func track(slot: Int, _ request: Request) {
+        running.withLock { $0[slot] = RunningRequest(startedAt: request.receivedAt, traceId: request.traceId, method: request.method,
                                                         path: request.path) }
     }
 
-    func untrack(worker: Int) { _ = running.withLock { $0.removeValue(forKey: worker) } }
+    func untrack(slot: Int) { _ = running.withLock { $0.removeValue(forKey: slot) } }
 
     /// Requests running longer than `milliseconds` not reported before: each is returned once.
     func newlySlow(milliseconds: Int, now: UInt64) -> [RunningRequest] {
         running.withLock { running in
             var slow: [RunningRequest] = []
-            for (worker, request) in running where !request.reported && now &- request.startedAt >= UInt64(milliseconds) * 1_000_000 {
-                running[worker]?.reported = true
+            for (slot, request) in running where !request.reported && now &- request.startedAt >= UInt64(milliseconds) * 1_000_000 {
+                running[slot]?.reported = true
                 slow.append(request)
             }
             return slow

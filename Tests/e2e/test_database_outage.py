@@ -121,3 +121,44 @@ def test_email_checks_answered_200_all_have_their_rows_through_a_database_kill(e
     print(f"answers {statuses}; 200 before the kill {before}; rows {len(logged)}; slowest {max(a[2] for a in answers):.2f}s")
     assert before > 0 and during > 0
     assert max(a[2] for a in answers) < 15
+
+
+def test_email_checks_waiting_for_their_commit_hold_no_worker(env, backend_factory):
+    """An email check waits for its group commit without holding a worker thread: with 2
+    workers and the attempt table locked, 24 checks all get in, gather into one or two
+    batches, and are answered 200 once the lock goes. (Were each check to hold its worker
+    while it waits, no batch could hold more than 2 rows.)"""
+    backend = backend_factory(extra={"CONTROLPLANE_HASH_KEY": env["CONTROLPLANE_HASH_KEY"], "CONTROLPLANE_THREADS": "2"})
+    holder = subprocess.Popen(["psql", env["DATABASE_URL"], "-qAtX", "-c",
+                               "BEGIN; LOCK TABLE signup_attempts IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;"],
+                              stdout=subprocess.DEVNULL)
+    try:
+        assert wait_until(lambda: sql(env, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                                           "WHERE c.relname = 'signup_attempts' AND l.mode = 'AccessExclusiveLock' "
+                                           "AND l.granted").stdout.strip() == "1", timeout=10)
+        run = uuid.uuid4().hex[:12]
+        answers = []
+
+        def check(i):
+            body = json.dumps({"email": f"user{i}@held-{run}.com"}).encode()
+            status, _, answer = fcgi.roundtrip(backend.socket_path, fcgi.request_params(
+                "POST", "/v1/trial/email/check", body_length=len(body), content_type="application/json",
+                extra={"TRACE_ID": f"{run}{i:04d}"}), body)
+            answers.append(status)
+
+        clients = [threading.Thread(target=check, args=(i,)) for i in range(24)]
+        for t in clients:
+            t.start()
+        for t in clients:
+            t.join(20)
+        assert answers == [200] * 24
+    finally:
+        holder.wait(20)
+    status, _, metrics = fcgi.roundtrip(backend.socket_path, fcgi.request_params(
+        "GET", "/internal/metrics", extra={"HTTP_AUTHORIZATION": f"Bearer {env['CONTROLPLANE_INTERNAL_TOKEN']}"}))
+    assert status == 200
+    values = {line.split()[0]: int(line.split()[1]) for line in metrics.decode().splitlines()
+              if line.startswith("controlplane_attempt_log_")}
+    assert values["controlplane_attempt_log_rows_total"] == 24
+    assert values["controlplane_attempt_log_batches_total"] <= 4, values
+    assert sql(env, f"SELECT count(*) FROM signup_attempts WHERE trace_id LIKE '{run}%'").stdout.strip() == "24"

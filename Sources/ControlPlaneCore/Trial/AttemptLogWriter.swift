@@ -5,14 +5,16 @@ import Synchronization
 
 /// Group commit for the email check's attempt rows (the funnel's hot path): every worker
 /// hands its row to one writer thread, which inserts whatever has gathered in one statement
-/// (one transaction, one WAL flush) while the next batch gathers. A request is answered only
-/// once the statement holding its row has committed; if it failed (the database went away),
-/// every request in that batch gets the failure, a 503. So no request is answered 200
-/// without its row, and a burst costs one commit per batch instead of one per request.
+/// (one transaction, one WAL flush) while the next batch gathers. A row's callback runs only
+/// once the statement holding it has committed — or failed (the database went away), and then
+/// every row of that batch gets the failure, a 503. The email check answers from that
+/// callback, so no request is answered 200 without its row; and since it answers later (the
+/// worker takes other requests meanwhile), a batch can hold many more rows than there are
+/// worker threads.
 ///
 /// The funnel's other steps (draft, code send, code check, details) keep their row in the
 /// transaction of the step itself: it commits with the state it records, or not at all.
-public final class AttemptLogWriter: @unchecked Sendable {  // mutable state guarded by `condition`
+public final class AttemptLogWriter: @unchecked Sendable {  // `gathering` guarded by `condition`, `answering` by `answers`
     public struct Row: Sendable {
         public let traceId: String, domain: String?, emailHash: [UInt8]?, ipHash: [UInt8], outcome: String
         public init(traceId: String, domain: String?, emailHash: [UInt8]?, ipHash: [UInt8], outcome: String) {
@@ -20,9 +22,11 @@ public final class AttemptLogWriter: @unchecked Sendable {  // mutable state gua
         }
     }
 
+    public typealias Committed = @Sendable (Result<Void, Error>) -> Void
+
     private final class Batch {
         var rows: [Row] = []
-        var outcome: Result<Void, Error>?
+        var callbacks: [Committed] = []
     }
 
     private let conninfo: String
@@ -31,34 +35,22 @@ public final class AttemptLogWriter: @unchecked Sendable {  // mutable state gua
     private let condition = NSCondition()
     private var gathering = Batch()
     private let started = Atomic<Bool>(false)
-    /// How long a request waits for its batch before it is answered 503 (the row may still land).
-    private let waitSeconds: Double
-
+    /// Statements run and rows they held (metrics: their ratio is the batch size).
+    public let batches = Atomic<Int>(0), rowsWritten = Atomic<Int>(0)
     public init(conninfo: String, options: PostgresConnection.Options, logger: Logger) {
         self.conninfo = conninfo
         self.options = options
         self.logger = logger
-        waitSeconds = Double(options.statementTimeoutMilliseconds) / 1000 + Double(options.connectTimeoutSeconds) + 1
     }
 
-    /// Returns once `row` is committed; throws what the insert threw (or a deadline problem).
-    public func append(_ row: Row) throws {
+    /// Queues `row`; `committed` runs on the writer's thread once its batch committed or failed.
+    public func append(_ row: Row, committed: @escaping Committed) {
         startIfNeeded()
-        let deadline = Date(timeIntervalSinceNow: waitSeconds)
         condition.lock()
-        let batch = gathering
-        batch.rows.append(row)
-        if batch.rows.count == 1 { condition.broadcast() }  // the writer may be idle
-        while batch.outcome == nil {
-            if !condition.wait(until: deadline) && batch.outcome == nil {
-                condition.unlock()
-                throw Problem(503, type: .deadlineExceeded, detail: "The attempt log did not commit in time; retry.",
-                              headers: [("retry-after", "1")])
-            }
-        }
-        let outcome = batch.outcome!
+        gathering.rows.append(row)
+        gathering.callbacks.append(committed)
+        if gathering.rows.count == 1 { condition.signal() }  // the writer may be idle
         condition.unlock()
-        try outcome.get()
     }
 
     /// Starts the writer thread now (at process start); otherwise the first row starts it.
@@ -69,6 +61,25 @@ public final class AttemptLogWriter: @unchecked Sendable {  // mutable state gua
         let thread = Thread { [self] in run() }
         thread.name = "attempt-log"
         thread.start()
+        let answerer = Thread { [self] in answer() }
+        answerer.name = "attempt-answers"
+        answerer.start()
+    }
+
+    private let answers = NSCondition()
+    private var answering: [(callbacks: [Committed], outcome: Result<Void, Error>)] = []
+
+    private func answer() {
+        while true {
+            answers.lock()
+            while answering.isEmpty { answers.wait() }
+            let ready = answering
+            answering.removeAll(keepingCapacity: true)
+            answers.unlock()
+            for (callbacks, outcome) in ready {
+                for committed in callbacks { committed(outcome) }
+            }
+        }
     }
 
     private func run() {
@@ -83,10 +94,14 @@ public final class AttemptLogWriter: @unchecked Sendable {  // mutable state gua
             if case .failure(let error) = outcome {
                 logger.warning("attempt log batch failed", ["rows": .int(batch.rows.count), "error": .string(String(describing: error))])
             }
-            condition.lock()
-            batch.outcome = outcome
-            condition.broadcast()
-            condition.unlock()
+            batches.add(1, ordering: .relaxed)
+            rowsWritten.add(batch.rows.count, ordering: .relaxed)
+            // The answers (a socket write each) go to their own thread, so the next batch's
+            // statement overlaps them instead of waiting behind them.
+            answers.lock()
+            answering.append((batch.callbacks, outcome))
+            answers.signal()
+            answers.unlock()
         }
     }
 }

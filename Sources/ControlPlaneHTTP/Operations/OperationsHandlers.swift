@@ -13,6 +13,18 @@ enum OperationsHandlers {
         context.metrics.render(into: &out)
         context.tokenLimiter.render(into: &out)
         ProcessMetrics.render(into: &out)
+        out += "# HELP controlplane_attempt_log_batches_total Statements the email check's attempt-log writer ran (one commit each).\n"
+        out += "# TYPE controlplane_attempt_log_batches_total counter\n"
+        out += "controlplane_attempt_log_batches_total \(context.attemptLog.batches.load(ordering: .relaxed))\n"
+        out += "# HELP controlplane_attempt_log_rows_total Attempt rows those statements held (rows / batches: the group commit's batch size).\n"
+        out += "# TYPE controlplane_attempt_log_rows_total counter\n"
+        out += "controlplane_attempt_log_rows_total \(context.attemptLog.rowsWritten.load(ordering: .relaxed))\n"
+        if let directory = context.tenantDirectory.loaded {
+            out += "# HELP controlplane_tenant_directory_version The tenant change version this process's in-memory directory holds.\n"
+            out += "# TYPE controlplane_tenant_directory_version gauge\ncontrolplane_tenant_directory_version \(directory.version)\n"
+            out += "# HELP controlplane_tenant_directory_tenants Tenants in this process's in-memory directory.\n"
+            out += "# TYPE controlplane_tenant_directory_tenants gauge\ncontrolplane_tenant_directory_tenants \(directory.count)\n"
+        }
         // Backlogs and sync freshness, read at scrape time (each from its table's store).
         let db = context.database
         let outboxes = try outboxes(db)

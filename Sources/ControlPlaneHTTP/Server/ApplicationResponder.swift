@@ -53,21 +53,39 @@ public final class ApplicationResponder: Responder {
         } catch {
             response = problemResponse(for: error, request: request, route: routeName)
         }
-        for (name, value) in responseHeaders.fields { response.headers.add(name, value) }
-        let elapsedSeconds = Double(MonotonicClock.nanoseconds() - request.receivedAt) / 1_000_000_000
-        metrics.observe(method: request.method, route: routeName, status: response.status, seconds: elapsedSeconds)
         if database.reconnectCount != reportedReconnects {
             application.metrics.addReconnects(database.reconnectCount - reportedReconnects)
             reportedReconnects = database.reconnectCount
         }
-        if application.settings.accessLog {
-            let elapsed = elapsedSeconds * 1000
-            requestLog.logger.info("request", [
-                "method": .string(request.method), "status": .int(response.status), "durationMs": .double((elapsed * 100).rounded() / 100),
-                "dbRoundTrips": .int(database.roundTripCount - roundTripsBefore),
-            ])
+        // What the access log and metrics need, copied: a deferred response finishes on another
+        // thread while this worker's state serves the next request.
+        let finish = Finish(headers: responseHeaders.fields, metrics: metrics, method: request.method, route: routeName,
+                            receivedAt: request.receivedAt, dbRoundTrips: database.roundTripCount - roundTripsBefore,
+                            logger: application.settings.accessLog ? requestLog.logger : nil)
+        guard let later = response.deferred else { return finish(response) }
+        return Response.later { serverFinish in later.start { response in serverFinish(finish(response)) } }
+    }
+
+    /// The last touches every response gets: the fields the request earned (RateLimit), its
+    /// metrics, its access log line.
+    private struct Finish: Sendable {
+        let headers: [(String, String)], metrics: Metrics.Shard, method: String, route: String
+        let receivedAt: UInt64, dbRoundTrips: Int, logger: Logger?
+
+        func callAsFunction(_ response: Response) -> Response {
+            var response = response
+            for (name, value) in headers { response.headers.add(name, value) }
+            let elapsedSeconds = Double(MonotonicClock.nanoseconds() - receivedAt) / 1_000_000_000
+            metrics.observe(method: method, route: route, status: response.status, seconds: elapsedSeconds)
+            if let logger {
+                let elapsed = elapsedSeconds * 1000
+                logger.info("request", [
+                    "method": .string(method), "status": .int(response.status), "durationMs": .double((elapsed * 100).rounded() / 100),
+                    "dbRoundTrips": .int(dbRoundTrips),
+                ])
+            }
+            return response
         }
-        return response
     }
 
     private static func checkBody(_ request: Request) throws {

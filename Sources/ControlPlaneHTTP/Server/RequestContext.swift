@@ -29,6 +29,22 @@ public struct RequestContext {
 
     public var traceId: String { request.traceId }
 
+    /// A response given later from another thread (the worker takes the next request
+    /// meanwhile): `start` gets a callback to call once with the response or the error, which
+    /// becomes its problem response as any handler's error does.
+    public func answerLater(_ start: @escaping @Sendable (_ done: @escaping @Sendable (Result<Response, Error>) -> Void) -> Void) -> Response {
+        let traceId = self.traceId
+        return Response.later { finish in
+            start { result in
+                switch result {
+                case .success(let response): finish(response)
+                case .failure(let error):
+                    finish(ProblemResponse.response(for: (error as? ProblemConvertible)?.problem ?? .internalError, traceId: traceId))
+                }
+            }
+        }
+    }
+
     /// The runtime domain dictionary, as this worker last saw it replaced.
     public var domainTable: DomainTable { dictionary.table(dictionaryReader) }
 

@@ -49,9 +49,9 @@ enum EmailCheckHandler {
            try context.tenantSnapshot().hasLiveTenant(contactDomain: domain) {
             logged = EmailClassification.Kind.existingTenant.rawValue
         }
-        try context.attemptLog.append(.init(
+        let row = AttemptLogWriter.Row(
             traceId: requester.traceId, domain: result.domain, emailHash: result.address.map { requester.keyedHash($0.lowercased()) },
-            ipHash: requester.keyedHash(requester.remoteAddress), outcome: logged))
+            ipHash: requester.keyedHash(requester.remoteAddress), outcome: logged)
         // The attempt log keeps the truth; the internet learns it only where the site allows.
         if logged == "existing_tenant" && context.settings.trial.revealExistingTenant { result = EmailClassifier.existingTenant(result) }
         var json = JSONWriter(capacity: 160)
@@ -63,6 +63,10 @@ enum EmailCheckHandler {
         json.endObject()
         var response = Response.jsonBytes(json.bytes)
         response.headers.add("cache-control", "no-store")
-        return response
+        // Answered once the row is committed, by the attempt log's writer thread.
+        let attemptLog = context.attemptLog, answer = response
+        return context.answerLater { done in
+            attemptLog.append(row) { committed in done(committed.map { answer }) }
+        }
     }
 }

@@ -85,7 +85,7 @@ final class TestApplication {
         for (name, value) in extra { headers.add(name, value) }
         let response = responder.respond(to: Request(method: method, path: path, query: query, headers: headers,
                                                      remoteAddress: remoteAddress, traceId: "test-" + UUID().uuidString,
-                                                     body: body))
+                                                     body: body)).resolved()
         return Reply(status: response.status, headers: response.headers, body: response.body)
     }
 
