@@ -92,9 +92,8 @@ public final class Metrics: Sendable {
             out += "controlplane_http_request_duration_seconds_sum{\(labels)} \(series.sum)\n"
             out += "controlplane_http_request_duration_seconds_count{\(labels)} \(series.count)\n"
         }
-        out += "# HELP controlplane_database_reconnects_total Database connections re-established after a loss.\n"
-        out += "# TYPE controlplane_database_reconnects_total counter\n"
-        out += "controlplane_database_reconnects_total \(databaseReconnects.load(ordering: .relaxed))\n"
+        Self.sample("controlplane_database_reconnects_total", .counter, "Database connections re-established after a loss.",
+                    databaseReconnects.load(ordering: .relaxed), into: &out)
         if let stats = serverStats {
             let busy = stats.inFlightCount
             out += "# HELP controlplane_workers Worker threads by state.\n# TYPE controlplane_workers gauge\n"
@@ -109,5 +108,12 @@ public final class Metrics: Sendable {
     static func escape(_ label: String) -> String {
         label.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    enum Kind: String { case counter, gauge }
+
+    /// One sample without labels, with its HELP and TYPE lines.
+    static func sample(_ name: StaticString, _ kind: Kind, _ help: StaticString, _ value: some BinaryInteger, into out: inout String) {
+        out += "# HELP \(name) \(help)\n# TYPE \(name) \(kind.rawValue)\n\(name) \(value)\n"
     }
 }

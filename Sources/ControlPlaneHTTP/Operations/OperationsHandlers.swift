@@ -13,17 +13,17 @@ enum OperationsHandlers {
         context.metrics.render(into: &out)
         context.tokenLimiter.render(into: &out)
         ProcessMetrics.render(into: &out)
-        out += "# HELP controlplane_attempt_log_batches_total Statements the email check's attempt-log writer ran (one commit each).\n"
-        out += "# TYPE controlplane_attempt_log_batches_total counter\n"
-        out += "controlplane_attempt_log_batches_total \(context.attemptLog.batches.load(ordering: .relaxed))\n"
-        out += "# HELP controlplane_attempt_log_rows_total Attempt rows those statements held (rows / batches: the group commit's batch size).\n"
-        out += "# TYPE controlplane_attempt_log_rows_total counter\n"
-        out += "controlplane_attempt_log_rows_total \(context.attemptLog.rowsWritten.load(ordering: .relaxed))\n"
+        Metrics.sample("controlplane_attempt_log_batches_total", .counter,
+                       "Statements the email check's attempt-log writer ran (one commit each).",
+                       context.attemptLog.batches.load(ordering: .relaxed), into: &out)
+        Metrics.sample("controlplane_attempt_log_rows_total", .counter,
+                       "Attempt rows those statements held (rows / batches: the group commit's batch size).",
+                       context.attemptLog.rowsWritten.load(ordering: .relaxed), into: &out)
         if let directory = context.tenantDirectory.loaded {
-            out += "# HELP controlplane_tenant_directory_version The tenant change version this process's in-memory directory holds.\n"
-            out += "# TYPE controlplane_tenant_directory_version gauge\ncontrolplane_tenant_directory_version \(directory.version)\n"
-            out += "# HELP controlplane_tenant_directory_tenants Tenants in this process's in-memory directory.\n"
-            out += "# TYPE controlplane_tenant_directory_tenants gauge\ncontrolplane_tenant_directory_tenants \(directory.count)\n"
+            Metrics.sample("controlplane_tenant_directory_version", .gauge,
+                           "The tenant change version this process's in-memory directory holds.", directory.version, into: &out)
+            Metrics.sample("controlplane_tenant_directory_tenants", .gauge, "Tenants in this process's in-memory directory.",
+                           directory.count, into: &out)
         }
         // Backlogs and sync freshness, read at scrape time (each from its table's store).
         let db = context.database
@@ -69,10 +69,11 @@ enum OperationsHandlers {
             }
         }
         out += records + health
-        out += "# HELP controlplane_trial_sends_this_hour Code emails the funnel queued this hour (all domains).\n"
-        out += "# TYPE controlplane_trial_sends_this_hour gauge\ncontrolplane_trial_sends_this_hour \(try TrialRateCounterStore(db: db).globalSendsThisHour())\n"
-        out += "# HELP controlplane_trial_send_budget_per_hour The hourly send budget (CONTROLPLANE_OTP_MAX_SENDS_PER_HOUR): at it, sends answer 429.\n"
-        out += "# TYPE controlplane_trial_send_budget_per_hour gauge\ncontrolplane_trial_send_budget_per_hour \(context.settings.trial.maxSendsPerHour)\n"
+        Metrics.sample("controlplane_trial_sends_this_hour", .gauge, "Code emails the funnel queued this hour (all domains).",
+                       try TrialRateCounterStore(db: db).globalSendsThisHour(), into: &out)
+        Metrics.sample("controlplane_trial_send_budget_per_hour", .gauge,
+                       "The hourly send budget (CONTROLPLANE_OTP_MAX_SENDS_PER_HOUR): at it, sends answer 429.",
+                       context.settings.trial.maxSendsPerHour, into: &out)
         out += "# HELP controlplane_queue_capacity_drift A queue's reported capacity minus the desired one (0: as asked).\n"
         out += "# TYPE controlplane_queue_capacity_drift gauge\n"
         for entry in try QueueCapacities(db: db).entries(region: nil) {
