@@ -97,8 +97,8 @@ extension TenantDirectory {
         }
     }
 
-    /// What a page is asked for; also its cache key.
-    public struct PageRequest: Hashable, Sendable {
+    /// What a page is asked for.
+    public struct PageRequest: Sendable {
         public var after: UInt128?, limit: Int, status: String?, connectorKind: String?, updatedSinceMicros: Int64?
         public init(after: UInt128?, limit: Int, status: String? = nil, connectorKind: String? = nil, updatedSinceMicros: Int64? = nil) {
             self.after = after; self.limit = limit; self.status = status; self.connectorKind = connectorKind

@@ -36,14 +36,15 @@ public final class AttemptLogWriter: @unchecked Sendable {  // `gathering` guard
     private var gathering = Batch()
     private let started = Atomic<Bool>(false)
     /// Statements run and rows they held (metrics: their ratio is the batch size).
-    public let batches = Atomic<Int>(0), rowsWritten = Atomic<Int>(0)
+    public let batches = Atomic<Int>(0), rowsBatched = Atomic<Int>(0)
+
     public init(conninfo: String, options: PostgresConnection.Options, logger: Logger) {
         self.conninfo = conninfo
         self.options = options
         self.logger = logger
     }
 
-    /// Queues `row`; `committed` runs on the writer's thread once its batch committed or failed.
+    /// Queues `row`; `committed` runs (on the answering thread) once its batch committed or failed.
     public func append(_ row: Row, committed: @escaping Committed) {
         startIfNeeded()
         condition.lock()
@@ -95,7 +96,7 @@ public final class AttemptLogWriter: @unchecked Sendable {  // `gathering` guard
                 logger.warning("attempt log batch failed", ["rows": .int(batch.rows.count), "error": .string(String(describing: error))])
             }
             batches.add(1, ordering: .relaxed)
-            rowsWritten.add(batch.rows.count, ordering: .relaxed)
+            rowsBatched.add(batch.rows.count, ordering: .relaxed)
             // The answers (a socket write each) go to their own thread, so the next batch's
             // statement overlaps them instead of waiting behind them.
             answers.lock()

@@ -18,7 +18,7 @@ enum OperationsHandlers {
                        context.attemptLog.batches.load(ordering: .relaxed), into: &out)
         Metrics.sample("controlplane_attempt_log_rows_total", .counter,
                        "Attempt rows those statements held (rows / batches: the group commit's batch size).",
-                       context.attemptLog.rowsWritten.load(ordering: .relaxed), into: &out)
+                       context.attemptLog.rowsBatched.load(ordering: .relaxed), into: &out)
         if let directory = context.tenantDirectory.loaded {
             Metrics.sample("controlplane_tenant_directory_version", .gauge,
                            "The tenant change version this process's in-memory directory holds.", directory.version, into: &out)
