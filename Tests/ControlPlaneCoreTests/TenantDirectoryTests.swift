@@ -35,6 +35,17 @@ final class TenantDirectoryTests: XCTestCase {
         let third = second.applying([entry(30, status: "deprovisioned", domain: "a.com", version: 10)])
         XCTAssertFalse(third.hasLiveTenant(contactDomain: "a.com"))
         XCTAssertEqual(third.count, 5)
+        // The same tenant twice in one delta: the later version stands, listed once.
+        let fourth = third.applying([entry(20, status: "active", domain: "b.com", version: 11),
+                                     entry(20, status: "suspended", domain: "c.com", version: 12), entry(1, version: 13)])
+        XCTAssertEqual(fourth.entries.map(\.id), [1, 5, 10, 20, 30, 40])
+        XCTAssertEqual(fourth.entries[3].status, "suspended")
+        XCTAssertFalse(fourth.hasLiveTenant(contactDomain: "b.com"))
+        XCTAssertTrue(fourth.hasLiveTenant(contactDomain: "c.com"))
+        // A bulk delta (new tenants among the old, some changed) merges into id order.
+        let bulk = (0..<3000).map { entry(UInt128($0 * 7919 % 3001 + 100), version: 100 + Int64($0)) }
+        let merged = fourth.applying(bulk)
+        XCTAssertEqual(merged.entries.map(\.id), Array(Set(fourth.entries.map(\.id) + bulk.map(\.id))).sorted())
         // Readers of an older version keep it unchanged.
         XCTAssertEqual(first.entries.map(\.id), [10, 30])
         XCTAssertEqual(items(first.page(.init(after: nil, limit: 10))).map { $0["n"]! }, [10, 30])

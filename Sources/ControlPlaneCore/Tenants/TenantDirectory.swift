@@ -50,18 +50,25 @@ public final class TenantDirectory: Sendable {
     public func refresh(_ db: PostgresConnection) throws -> Snapshot {
         try updating.withLock { _ in
             let store = TenantStore(db: db)
-            guard let held = loaded else {
+            guard var held = loaded else {
                 let fresh = try Snapshot(entries: store.directoryEntries())
                 current.publish(fresh)
                 return fresh
             }
-            let changes = try store.directoryChanges(after: held.version)
-            guard !changes.isEmpty else { return held }
-            let next = held.applying(changes)
-            current.publish(next)
-            return next
+            while true {
+                let changes = try store.directoryChanges(after: held.version, limit: Self.chunk)
+                guard !changes.isEmpty else { break }
+                held = held.applying(changes)
+                current.publish(held)
+                if changes.count < Self.chunk { break }
+            }
+            return held
         }
     }
+
+    /// Rows per delta query: a bulk import arrives in pieces, not as one libpq result of every
+    /// row (which glibc keeps as heap after it is freed).
+    static let chunk = 5000
 
     /// Starts the watcher thread (for the life of the process).
     public func startWatching(conninfo: String, options: PostgresConnection.Options, pollMilliseconds: Int32, logger: Logger) {
@@ -154,26 +161,35 @@ extension TenantDirectory {
             return low
         }
 
-        /// The next version: `changes` (in version order) replace or join the entries.
+        /// The next version: `changes` (in version order; a later one for the same tenant wins)
+        /// replace or join the entries, merged in one pass (a bulk import of 90,000 tenants
+        /// must not shift the array once per tenant).
         func applying(_ changes: [Entry]) -> Snapshot {
-            var entries = self.entries, domains = liveDomains
-            for change in changes {
-                let at = index(in: entries, of: change.id)
+            var latest: [UInt128: Entry] = [:]
+            for change in changes { latest[change.id] = change }
+            var domains = liveDomains, merged: [Entry] = []
+            merged.reserveCapacity(entries.count + latest.count)
+            var next = 0
+            for change in latest.values.sorted(by: { $0.id < $1.id }) {
+                let at = lowerBound(of: change.id, from: next)
+                merged.append(contentsOf: entries[next..<at])
+                next = at
                 if at < entries.count && entries[at].id == change.id {
                     if let old = entries[at].liveContactDomain, let count = domains[old] {
                         domains[old] = count > 1 ? count - 1 : nil
                     }
-                    entries[at] = change
-                } else {
-                    entries.insert(change, at: at)
+                    next = at + 1
                 }
+                merged.append(change)
                 if let domain = change.liveContactDomain { domains[domain, default: 0] += 1 }
             }
-            return Snapshot(entries: entries, liveDomains: domains, version: max(version, changes.map(\.version).max() ?? 0))
+            merged.append(contentsOf: entries[next...])
+            return Snapshot(entries: merged, liveDomains: domains, version: max(version, changes.map(\.version).max() ?? 0))
         }
 
-        private func index(in entries: [Entry], of id: UInt128) -> Int {
-            var low = 0, high = entries.count
+        /// The first index at or after `start` whose id is not below `id`.
+        private func lowerBound(of id: UInt128, from start: Int) -> Int {
+            var low = start, high = entries.count
             while low < high {
                 let middle = (low + high) / 2
                 if entries[middle].id < id { low = middle + 1 } else { high = middle }

@@ -157,12 +157,13 @@ public struct TenantStore {
         }
     }
 
-    /// The tenants changed after `version`, in version order (the directory's delta; with
-    /// migration 0032's index, "none" is one index probe).
-    public func directoryChanges(after version: Int64) throws -> [TenantDirectory.Entry] {
+    /// At most `limit` tenants changed after `version`, in version order (the directory's
+    /// delta, read in chunks like the first load; with migration 0032's index, "none" is one
+    /// index probe).
+    public func directoryChanges(after version: Int64, limit: Int = 5000) throws -> [TenantDirectory.Entry] {
         try Self.directoryEntries(db.query("""
             SELECT \(unescaped: Self.columns), \(unescaped: Self.directoryColumns) FROM tenants_master
-            WHERE change_version > \(version) ORDER BY change_version
+            WHERE change_version > \(version) ORDER BY change_version LIMIT \(limit)
             """))
     }
 
