@@ -36,6 +36,26 @@ public enum JSONText {
         if bytes.count > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count])) }
     }
 
+    /// As `appendQuoted`, with every non-ASCII character as `\uXXXX` (a surrogate pair above
+    /// U+FFFF): for text that echoes a client's input in an error body, which then reads the
+    /// same however a client guesses its charset (a guessed Shift_JIS once swallowed a
+    /// backslash after U+0801 and broke the document).
+    public static func appendQuotedASCII(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x80 {
+                var byte = UInt8(scalar.value)
+                withUnsafePointer(to: &byte) { appendEscaped(bytes: UnsafeBufferPointer(start: $0, count: 1), to: &out) }
+                continue
+            }
+            for unit in String(scalar).utf16 {
+                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"),
+                                        hex[Int(unit >> 12)], hex[Int((unit >> 8) & 0xF)], hex[Int((unit >> 4) & 0xF)], hex[Int(unit & 0xF)]])
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
     public static func quoted(_ text: String) -> String {
         var out = [UInt8]()
         out.reserveCapacity(text.utf8.count + 2)

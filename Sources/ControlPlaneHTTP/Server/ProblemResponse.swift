@@ -3,6 +3,7 @@ import FastCGI
 import ServiceLog
 
 /// Writes a `Problem` as an RFC 9457 body, by hand so an error path never fails to encode.
+/// Texts that may echo the client's input are written as ASCII (`\u` escapes).
 public enum ProblemResponse {
     public static let contentType = "application/problem+json"
 
@@ -16,20 +17,20 @@ public enum ProblemResponse {
         out.append(contentsOf: Array(",\"status\":\(problem.status)".utf8))
         if let detail = problem.detail {
             out.append(contentsOf: Array(",\"detail\":".utf8))
-            JSONText.appendQuoted(detail, to: &out)
+            JSONText.appendQuotedASCII(detail, to: &out)
         }
         if let instance {
             out.append(contentsOf: Array(",\"instance\":".utf8))
-            JSONText.appendQuoted(instance, to: &out)
+            JSONText.appendQuotedASCII(instance, to: &out)
         }
         if !problem.invalidParams.isEmpty {
             out.append(contentsOf: Array(",\"invalidParams\":[".utf8))
             for (index, param) in problem.invalidParams.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 out.append(contentsOf: Array("{\"name\":".utf8))
-                JSONText.appendQuoted(param.name, to: &out)
+                JSONText.appendQuotedASCII(param.name, to: &out)
                 out.append(contentsOf: Array(",\"reason\":".utf8))
-                JSONText.appendQuoted(param.reason, to: &out)
+                JSONText.appendQuotedASCII(param.reason, to: &out)
                 out.append(UInt8(ascii: "}"))
             }
             out.append(UInt8(ascii: "]"))
