@@ -243,7 +243,6 @@ public final class FastCGIServer: @unchecked Sendable {
     /// Writes the response, ends the request and recycles its slot (on the worker's thread, or
     /// on the thread that finished a deferred response).
     private func complete(slot: RequestSlot, request: Request, response: Response) {
-        defer { stats.untrack(slot: slot.id) }
         let delivered = slot.write(response, headOnly: request.method == "HEAD")
         // Reading stdin to its end lets libfcgi keep a kept connection (it closes one with
         // unread input) and makes an immediate close safe for the others.
@@ -263,6 +262,8 @@ public final class FastCGIServer: @unchecked Sendable {
             logger.info("client went away before the response was written",
                         ["traceId": .string(request.traceId), "status": .int(response.status)])
         }
+        // Untracked before the slot can carry another worker's next request.
+        stats.untrack(slot: slot.id)
         recycle(slot)
     }
 }
