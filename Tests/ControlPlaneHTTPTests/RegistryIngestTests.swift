@@ -11,12 +11,15 @@ final class RegistryIngestTests: RouteTestCase {
         return (try RegistryPage.parse(body), body)
     }
 
+    /// A region of its own with a sweep run started, and the store that ingests its pages.
+    func newRegion(_ prefix: String) throws -> (region: String, run: Int64, jobs: JobStore) {
+        let region = "\(prefix)-\(UInt32.random(in: 0...UInt32.max))"
+        _ = try RegionStore(db: app.db).add(id: region, settings: .init(baseURL: "https://registry.example.com"))
+        return (region, try SweepRunStore(db: app.db).start(region: region, trigger: "test"), JobStore(db: app.db))
+    }
+
     func testAPageAppliesOnlyFromTheCursorItStartedAtAndANullCursorKeepsTheStoredOne() throws {
-        let db = app.db
-        let region = "cas-\(UInt32.random(in: 0...UInt32.max))"
-        _ = try RegionStore(db: db).add(id: region, settings: .init(baseURL: "https://registry.example.com"))
-        let run = try SweepRunStore(db: db).start(region: region, trigger: "test")
-        let jobs = JobStore(db: db)
+        let (region, run, jobs) = try newRegion("cas")
         func stored() throws -> String { try app.scalar("SELECT COALESCE(cursor, '-') FROM regions WHERE id = \(region)") }
         func revisions() throws -> String { try app.scalar("SELECT count(*)::text FROM job_revisions WHERE region_id = \(region)") }
 
@@ -39,11 +42,7 @@ final class RegistryIngestTests: RouteTestCase {
     /// names a job twice: a new job gets revision 1, an unchanged record none, a changed status
     /// or payload the next one, and payloads are stored byte for byte as sent.
     func testRevisionsForNewUnchangedChangedAndRepeatedJobs() throws {
-        let db = app.db
-        let region = "set-\(UInt32.random(in: 0...UInt32.max))"
-        _ = try RegionStore(db: db).add(id: region, settings: .init(baseURL: "https://registry.example.com"))
-        let run = try SweepRunStore(db: db).start(region: region, trigger: "test")
-        let jobs = JobStore(db: db)
+        let (region, run, jobs) = try newRegion("set")
         var cursor: String?
         func ingest(_ items: [(String, String, String)]) throws -> Int? {
             let listed = items.map { #"{"jobId":"\#($0.0)","status":"\#($0.1)","updatedAt":"2026-11-21T10:00:00Z","canonicalPayload":\#($0.2)}"# }

@@ -152,11 +152,15 @@ extension TenantDirectory {
         public func hasLiveTenant(contactDomain domain: String) -> Bool { liveDomains[domain] != nil }
 
         /// The first index whose id is above `id`.
-        func index(after id: UInt128) -> Int {
-            var low = 0, high = entries.count
+        func index(after id: UInt128) -> Int { firstIndex(from: 0) { $0 > id } }
+
+        /// The first index at or after `start` whose id satisfies `isPast` (which must hold for
+        /// every id from some point on: ids are in order).
+        private func firstIndex(from start: Int, where isPast: (UInt128) -> Bool) -> Int {
+            var low = start, high = entries.count
             while low < high {
                 let middle = (low + high) / 2
-                if entries[middle].id <= id { low = middle + 1 } else { high = middle }
+                if isPast(entries[middle].id) { high = middle } else { low = middle + 1 }
             }
             return low
         }
@@ -171,7 +175,7 @@ extension TenantDirectory {
             merged.reserveCapacity(entries.count + latest.count)
             var next = 0
             for change in latest.values.sorted(by: { $0.id < $1.id }) {
-                let at = lowerBound(of: change.id, from: next)
+                let at = firstIndex(from: next) { $0 >= change.id }
                 merged.append(contentsOf: entries[next..<at])
                 next = at
                 if at < entries.count && entries[at].id == change.id {
@@ -185,16 +189,6 @@ extension TenantDirectory {
             }
             merged.append(contentsOf: entries[next...])
             return Snapshot(entries: merged, liveDomains: domains, version: max(version, changes.map(\.version).max() ?? 0))
-        }
-
-        /// The first index at or after `start` whose id is not below `id`.
-        private func lowerBound(of id: UInt128, from start: Int) -> Int {
-            var low = start, high = entries.count
-            while low < high {
-                let middle = (low + high) / 2
-                if entries[middle].id < id { low = middle + 1 } else { high = middle }
-            }
-            return low
         }
 
         /// The entries a request asks for, with the strong ETag of their encoding: a digest of
