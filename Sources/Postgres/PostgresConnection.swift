@@ -14,6 +14,15 @@ public final class PostgresConnection {
         public var statementTimeoutMilliseconds = 5000
         public var applicationName = "controlplane"
         public var retryIntervalMilliseconds = 200
+        /// The server ends a session left idle inside a transaction for longer (0: never), which
+        /// releases its locks: a host cut off mid-transaction cannot hold other hosts' writes
+        /// until TCP notices.
+        public var idleInTransactionTimeoutMilliseconds = 0
+        /// Over TCP (libpq ignores these on unix sockets): a database host that vanished without
+        /// a reset is given up after about 10 s of silence, not the kernel's hours, so a query
+        /// fails (503) and the next connection goes to the new primary.
+        public var tcpKeepaliveIdleSeconds = 5
+        public var tcpUserTimeoutMilliseconds = 10_000
         /// Timestamps come back as `YYYY-MM-DD HH:MM:SS.ffffff+00`, which callers turn into RFC 3339.
         public var timeZone = "UTC"
         /// The login's password, from a credential rather than the URL (libpq takes it over
@@ -61,9 +70,12 @@ public final class PostgresConnection {
             throw PostgresError(kind: .connectionUnavailable, sqlState: nil, serverMessage: "waiting before the next connection attempt")
         }
         lastAttempt = now
-        var keywords = ["dbname", "connect_timeout", "application_name", "options"]
+        var keywords = ["dbname", "connect_timeout", "application_name", "options",
+                        "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout"]
         var values = [conninfo, String(options.connectTimeoutSeconds), options.applicationName,
-                      "-c statement_timeout=\(options.statementTimeoutMilliseconds) -c TimeZone=\(options.timeZone)"]
+                      "-c statement_timeout=\(options.statementTimeoutMilliseconds) -c TimeZone=\(options.timeZone)"
+                        + " -c idle_in_transaction_session_timeout=\(options.idleInTransactionTimeoutMilliseconds)",
+                      "1", String(options.tcpKeepaliveIdleSeconds), "2", "3", String(options.tcpUserTimeoutMilliseconds)]
         if let password = options.password {
             keywords.append("password")
             values.append(password)

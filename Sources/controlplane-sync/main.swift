@@ -174,6 +174,8 @@ func connect(_ environment: Environment) throws -> PostgresConnection {
     var options = PostgresConnection.Options()
     options.applicationName = "controlplane-sync"
     options.statementTimeoutMilliseconds = 60_000
+    // A webhook is sent inside the transaction that claimed it (up to its own timeout).
+    options.idleInTransactionTimeoutMilliseconds = 60_000
     let url: String
     do {
         url = try environment.databaseURL(preferring: "CONTROLPLANE_SYNC_DATABASE_URL")

@@ -85,6 +85,25 @@ final class PostgresConnectionTests: XCTestCase {
         }
     }
 
+    /// A client gone silent inside a transaction (its host cut off) loses the session after
+    /// `idleInTransactionTimeoutMilliseconds`, and with it its locks: other writers go on.
+    func testASessionIdleInATransactionIsEndedAndItsLocksReleased() throws {
+        try db.execute(script: "CREATE TABLE held (id int PRIMARY KEY); INSERT INTO held VALUES (1)")
+        var options = PostgresConnection.Options()
+        options.idleInTransactionTimeoutMilliseconds = 200
+        let stalled = try scratch.connect(options: options)
+        try stalled.execute(script: "BEGIN")
+        try stalled.query("UPDATE held SET id = 1 WHERE id = 1")
+        Thread.sleep(forTimeInterval: 0.6)
+        var waiting = PostgresConnection.Options()
+        waiting.statementTimeoutMilliseconds = 1000
+        let other = try scratch.connect(options: waiting)
+        try other.query("UPDATE held SET id = 1 WHERE id = 1")  // not blocked by the row lock
+        XCTAssertThrowsError(try stalled.execute(script: "COMMIT")) {
+            XCTAssertEqual(($0 as? PostgresError)?.kind, .connectionUnavailable)
+        }
+    }
+
     func testStatementsArePreparedOncePerConnection() throws {
         for i in 0..<5 { try db.query("SELECT \(i) + 1") }
         for i in 0..<5 { try db.query("SELECT \(i)::text") }

@@ -58,6 +58,9 @@ public struct ApplicationSettings: Sendable {
             "CONTROLPLANE_STATEMENT_TIMEOUT_MS", default: 5000, range: 1...600_000)
         options.connectTimeoutSeconds = try environment.int(
             "CONTROLPLANE_DB_CONNECT_TIMEOUT_SECONDS", default: 3, range: 1...60)
+        // No request waits on anything but the database inside a transaction.
+        options.idleInTransactionTimeoutMilliseconds = try environment.int(
+            "CONTROLPLANE_IDLE_IN_TRANSACTION_TIMEOUT_MS", default: 5000, range: 0...600_000)
         options.applicationName = "controlplaned"
         // The systemd credential `controlplane-database-password` (or …_FILE), never the unit's environment.
         options.password = try environment.secret("CONTROLPLANE_DATABASE_PASSWORD")
