@@ -23,7 +23,8 @@ public enum HTTPTransfer {
 
     public static func send(method: String, url: String, headers: [(String, String)], body: [UInt8],
                             timeoutSeconds: Double, maxResponseBytes: Int = 64 * 1024,
-                            pinnedAddresses: (host: String, port: Int, addresses: [String])? = nil) -> Result {
+                            pinnedAddresses: (host: String, port: Int, addresses: [String])? = nil,
+                            caFile: String? = nil) -> Result {
         _ = globalInit
         let started = monotonicMilliseconds()
         var result = Result()
@@ -54,6 +55,8 @@ public enum HTTPTransfer {
             cpcurl_setopt_pointer(curl, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList))
             if resolveList != nil { cpcurl_setopt_pointer(curl, CURLOPT_RESOLVE, UnsafeMutableRawPointer(resolveList)) }
             cpcurl_setopt_string(curl, CURLOPT_PROTOCOLS_STR, "http,https")
+            // Certificates are verified against this bundle instead of the system's (a private CA).
+            if let caFile { cpcurl_setopt_string(curl, CURLOPT_CAINFO, caFile) }
             cpcurl_setopt_long(curl, CURLOPT_FOLLOWLOCATION, 0)
             cpcurl_setopt_long(curl, CURLOPT_TIMEOUT_MS, milliseconds)
             cpcurl_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, min(milliseconds, 10_000))

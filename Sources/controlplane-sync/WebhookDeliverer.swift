@@ -24,6 +24,9 @@ struct WebhookDeliverer {
     /// Checked again at every delivery, after resolving the name; the transfer connects to
     /// the address that passed.
     let destinations: WebhookDestinationPolicy
+    /// Receivers' certificates are checked against this bundle instead of the system's
+    /// (`CONTROLPLANE_WEBHOOK_CA_FILE`: receivers inside the network, under a private CA).
+    let caFile: String?
     let shared: DeliveryRun
     /// An endpoint keeps at most this many pending messages; older ones are dead-lettered.
     let maxPendingPerEndpoint: Int
@@ -77,7 +80,7 @@ struct WebhookDeliverer {
                     // The trace of the request that caused the message; messages the sync made itself carry a new one.
                     ("traceparent", TraceContext.traceparent(traceId: message.traceId ?? TraceContext.newTraceId())),
                 ], body: body, timeoutSeconds: timeoutSeconds,
-                pinnedAddresses: (destination.host, destination.port, destination.addresses))
+                pinnedAddresses: (destination.host, destination.port, destination.addresses), caFile: caFile)
             }
 
             let error = result.error ?? (result.status.map { (200..<300).contains($0) ? nil : "HTTP \($0)" } ?? "no response")

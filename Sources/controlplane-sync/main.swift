@@ -88,9 +88,13 @@ struct Sync: ParsableCommand {
             let secretOverlap = Double(try environment.int("CONTROLPLANE_WEBHOOK_SECRET_OVERLAP_SECONDS", default: 86_400, range: 0...30 * 86_400))
             let secretKeys: SecretKeyRing?, destinations: WebhookDestinationPolicy
             let deadlines: [Outbox: Double]
+            let caFile = environment["CONTROLPLANE_WEBHOOK_CA_FILE"]
             do {
                 secretKeys = try SecretKeyRing.load(environment)
                 destinations = try WebhookDestinationPolicy(environment: environment)
+                if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+                    throw ConfigurationError.invalid(key: "CONTROLPLANE_WEBHOOK_CA_FILE", expected: "a readable PEM bundle")
+                }
                 deadlines = try Dictionary(uniqueKeysWithValues: Outbox.allCases.map { outbox in
                     let key = "CONTROLPLANE_DELIVER_" + outbox.rawValue.uppercased().replacingOccurrences(of: "-", with: "_") + "_SECONDS"
                     let seconds = try environment.double(key, default: 45)
@@ -120,7 +124,7 @@ struct Sync: ParsableCommand {
                 case .commands: { db in try CommandDeliverer(db: db, configuration: configuration, logger: logger, shared: run).run() }
                 case .webhooks: { db in
                     try WebhookDeliverer(db: db, logger: logger, retrySchedule: schedule, timeoutSeconds: timeout,
-                                         secretKeys: secretKeys, destinations: destinations, shared: run,
+                                         secretKeys: secretKeys, destinations: destinations, caFile: caFile, shared: run,
                                          maxPendingPerEndpoint: maxPending, disableAfterSeconds: disableAfter,
                                          secretOverlapSeconds: secretOverlap).run()
                 }
