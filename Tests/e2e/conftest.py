@@ -158,16 +158,25 @@ def free_port():
 
 @pytest.fixture
 def receiver(env, tmp_path):
-    """Starts webhook_receiver.py processes: receiver(statuses, delay) → (url, log path)."""
+    """Starts webhook_receiver.py processes: receiver(statuses, delay) → (url, log path).
+    With tls=True it speaks https under a certificate of its own (tmp_path/receiver-N.pem,
+    which is also its CA)."""
     # Only this test's endpoints take part: earlier tests may have left others behind.
     sql(env, "UPDATE webhook_endpoints SET deleted_at = now() WHERE deleted_at IS NULL")
-    def start(statuses, delay=0):
+    def start(statuses, delay=0, tls=False):
         port, log = free_port(), tmp_path / f"received-{len(started)}.jsonl"
+        environment = dict(os.environ)
+        if tls:
+            cert, key = tmp_path / f"receiver-{len(started)}.pem", tmp_path / f"receiver-{len(started)}.key"
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                            "-days", "1", "-subj", "/CN=receiver", "-addext", "subjectAltName=IP:127.0.0.1",
+                            "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+            environment.update(RECEIVER_TLS_CERT=str(cert), RECEIVER_TLS_KEY=str(key))
         process = subprocess.Popen([sys.executable, os.path.join(REPO, "Tests", "e2e", "webhook_receiver.py"),
-                                    str(port), str(log), statuses, str(delay)])
+                                    str(port), str(log), statuses, str(delay)], env=environment)
         started.append(process)
         assert wait_until(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0)
-        return f"http://127.0.0.1:{port}/hooks", log
+        return f"{'https' if tls else 'http'}://127.0.0.1:{port}/hooks", log
 
     started = []
     yield start

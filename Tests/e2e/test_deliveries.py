@@ -41,6 +41,29 @@ def received(log):
     return [json.loads(line) for line in open(log)] if os.path.exists(log) else []
 
 
+def test_a_receiver_under_a_private_ca_is_trusted_only_with_its_ca_file(env, api, receiver, tmp_path):
+    url, log = receiver("200", tls=True)
+    endpoint = api.post("/internal/webhook-endpoints", {"url": url, "events": ["tenant.created"]}).json()
+    api.create_tenant()
+    outbox = f"SELECT id FROM webhook_outbox WHERE endpoint_id = '{endpoint['id']}'"
+    # The system's CAs do not know the receiver's certificate: refused, rescheduled, nothing sent.
+    finish(env, start_deliver(env, "--outbox", "webhooks", extra={"CONTROLPLANE_WEBHOOK_RETRY_SCHEDULE": "3600"}))
+    assert received(log) == []
+    assert sql(env, f"SELECT error FROM webhook_delivery_attempts WHERE outbox_id = ({outbox})").stdout.strip() == "TLS handshake failed"
+    sql(env, f"UPDATE webhook_endpoints SET next_attempt_at = now() WHERE id = '{endpoint['id']}'")
+    sql(env, f"UPDATE webhook_outbox SET next_attempt_at = now() WHERE id = ({outbox})")
+    # With the receiver's CA as the bundle: delivered, over TLS.
+    ca_file = str(tmp_path / "receiver-0.pem")
+    finish(env, start_deliver(env, "--outbox", "webhooks", extra={"CONTROLPLANE_WEBHOOK_CA_FILE": ca_file}))
+    assert len(received(log)) == 1
+    assert sql(env, f"SELECT status, attempts FROM webhook_outbox WHERE id = ({outbox})").stdout.strip() == "delivered|2"
+    # A bundle that cannot be read is a configuration mistake, not a silent fallback to the system's.
+    missing = start_deliver(env, "--outbox", "webhooks", extra={"CONTROLPLANE_WEBHOOK_CA_FILE": str(tmp_path / "none.pem")})
+    missing.communicate(timeout=60)
+    assert missing.returncode == 78
+    api.delete(f"/internal/webhook-endpoints/{endpoint['id']}")
+
+
 def test_two_deliver_processes_on_one_endpoint_send_each_message_once_in_order(env, api, receiver):
     url, log = receiver("200", delay=0.1)
     endpoint = api.post("/internal/webhook-endpoints", {"url": url, "events": ["tenant.created"]}).json()

@@ -1,9 +1,12 @@
 """A real HTTP receiver for outbound webhooks: answers with the statuses given on the
 command line in turn (the last one repeats), optionally after a delay, and appends every
 request (headers, the exact body in base64, when it arrived and when it was answered) to a
-JSON-lines file. Usage: webhook_receiver.py PORT LOG STATUS[,STATUS…] [DELAY_SECONDS]"""
+JSON-lines file. Usage: webhook_receiver.py PORT LOG STATUS[,STATUS…] [DELAY_SECONDS]
+Environment: RECEIVER_BIND (127.0.0.1), RECEIVER_TLS_CERT and RECEIVER_TLS_KEY (https when set)."""
 import base64
 import json
+import os
+import ssl
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,7 +27,8 @@ class Handler(BaseHTTPRequestHandler):
         with open(log_path, "a") as f:
             f.write(json.dumps({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
                                 "body": base64.b64encode(body).decode(), "answered": status,
-                                "arrivedAt": arrived, "answeredAt": time.time()}) + "\n")
+                                "arrivedAt": arrived, "answeredAt": time.time(),
+                                "from": self.client_address[0]}) + "\n")
         self.send_response(status)
         self.send_header("content-length", "0")
         self.end_headers()
@@ -33,4 +37,9 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+server = ThreadingHTTPServer((os.environ.get("RECEIVER_BIND", "127.0.0.1"), port), Handler)
+if os.environ.get("RECEIVER_TLS_CERT"):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(os.environ["RECEIVER_TLS_CERT"], os.environ["RECEIVER_TLS_KEY"])
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
