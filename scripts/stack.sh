@@ -8,7 +8,10 @@
 # Environment: STACK_DIR (default REPO/.run), PUBLIC_PORT (8080), TLS_PORT (8443),
 # INTERNAL_PORT (8081), STATIC_PORT (8082), SMTP_PORT (2525), BUILD_CONFIG (release),
 # SKIP_BUILD=1 to use binaries already built, TRUSTED_PROXIES (space-separated addresses or
-# CIDRs whose X-Forwarded-For nginx believes; none by default).
+# CIDRs whose X-Forwarded-For nginx believes; none by default), LISTEN_ADDRESS (127.0.0.1:
+# where nginx listens). A host of several (scripts/test-cluster.sh) uses a shared, migrated
+# database instead of its own cluster: APP_DATABASE_URL (with APP_DATABASE_PASSWORD), and
+# OWNER_DATABASE_URL and SYNC_DATABASE_URL for the dev.env it writes.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,6 +21,7 @@ TLS_PORT="${TLS_PORT:-8443}"
 INTERNAL_PORT="${INTERNAL_PORT:-8081}"
 STATIC_PORT="${STATIC_PORT:-8082}"
 SMTP_PORT="${SMTP_PORT:-2525}"
+LISTEN_ADDRESS="${LISTEN_ADDRESS:-127.0.0.1}"
 BUILD_CONFIG="${BUILD_CONFIG:-release}"
 PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
@@ -159,6 +163,7 @@ start_backend() {
 CONTROLPLANE_LISTEN=$RUN/fcgi.sock
 CONTROLPLANE_SOCKET_MODE=0666
 CONTROLPLANE_DATABASE_URL=$APP_URL
+${APP_DATABASE_PASSWORD:+CONTROLPLANE_DATABASE_PASSWORD=$APP_DATABASE_PASSWORD}
 ${CONTROLPLANE_THREADS:+CONTROLPLANE_THREADS=$CONTROLPLANE_THREADS}
 CONTROLPLANE_DRAIN_TIMEOUT_SECONDS=20
 CONTROLPLANE_TOKEN_CACHE_SECONDS=${CONTROLPLANE_TOKEN_CACHE_SECONDS:-5}
@@ -169,6 +174,8 @@ CONTROLPLANE_HASH_KEY=$CONTROLPLANE_HASH_KEY
 CONTROLPLANE_SECRETS_KEYS=$CONTROLPLANE_SECRETS_KEYS
 # Development only: webhook receivers on this machine (production refuses loopback).
 CONTROLPLANE_WEBHOOK_ALLOW_LOOPBACK=on
+${CONTROLPLANE_WEBHOOK_ALLOWED_NETWORKS:+CONTROLPLANE_WEBHOOK_ALLOWED_NETWORKS=$CONTROLPLANE_WEBHOOK_ALLOWED_NETWORKS}
+${CONTROLPLANE_REGISTRY_ALLOW_HTTP:+CONTROLPLANE_REGISTRY_ALLOW_HTTP=$CONTROLPLANE_REGISTRY_ALLOW_HTTP}
 CONTROLPLANE_DICTIONARY_POLL_SECONDS=${CONTROLPLANE_DICTIONARY_POLL_SECONDS:-2}
 CONTROLPLANE_ACCESS_LOG=${CONTROLPLANE_ACCESS_LOG:-on}
 ${CONTROLPLANE_TRIAL_MAX_DRAFTS_PER_NETWORK_PER_HOUR:+CONTROLPLANE_TRIAL_MAX_DRAFTS_PER_NETWORK_PER_HOUR=$CONTROLPLANE_TRIAL_MAX_DRAFTS_PER_NETWORK_PER_HOUR}
@@ -207,6 +214,7 @@ start_nginx() {
     done
     sed -e "s#@RUN_DIR@#$RUN#g" -e "s#@PUBLIC_PORT@#$PUBLIC_PORT#g" -e "s#@TLS_PORT@#$TLS_PORT#g" \
         -e "s#@INTERNAL_PORT@#$INTERNAL_PORT#g" -e "s#@STATIC_PORT@#$STATIC_PORT#g" \
+        -e "s#@LISTEN_ADDRESS@#$LISTEN_ADDRESS#g" \
         -e "s#@TRIAL_RATE@#${TRIAL_RATE:-10r/s}#g" -e "s#@TRIAL_LIMIT_KEY@#${TRIAL_LIMIT_KEY:-\$cp_client_network}#g" \
         -e "s#@TRUSTED_PROXIES@#${trusted}#g" \
         "$REPO/nginx/dev.conf.template" > "$RUN/nginx/nginx.conf"
@@ -214,7 +222,7 @@ start_nginx() {
     # A restart, not a reload: a reload that nginx refuses (some changes, such as a rate-limit
     # key, cannot be reloaded) would leave the old configuration running silently.
     stop_nginx
-    log "starting nginx on 127.0.0.1:$PUBLIC_PORT (http), :$TLS_PORT (https), :$INTERNAL_PORT (internal)"
+    log "starting nginx on $LISTEN_ADDRESS:$PUBLIC_PORT (http), :$TLS_PORT (https), :$INTERNAL_PORT (internal)"
     "$NGINX" -c "$RUN/nginx/nginx.conf" -p "$RUN/nginx" -e "$RUN/nginx/error.log"
 }
 
@@ -235,8 +243,8 @@ start_smtp_sink() {
 
 wait_ready() {
     for _ in $(seq 1 150); do
-        if curl -fsS -o /dev/null "http://127.0.0.1:$INTERNAL_PORT/internal/health" 2>/dev/null \
-            && curl -ksS -o /dev/null "https://127.0.0.1:$TLS_PORT/" 2>/dev/null \
+        if curl -fsS -o /dev/null "http://$LISTEN_ADDRESS:$INTERNAL_PORT/internal/health" 2>/dev/null \
+            && curl -ksS -o /dev/null "https://$LISTEN_ADDRESS:$TLS_PORT/" 2>/dev/null \
             && (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null; then
             return 0
         fi
@@ -253,11 +261,11 @@ DATABASE_URL='$OWNER_URL'
 CONTROLPLANE_DATABASE_URL='$APP_URL'
 CONTROLPLANE_SYNC_DATABASE_URL='$SYNC_URL'
 CONTROLPLANE_ADMIN_DATABASE_URL='$ADMIN_URL'
-CONTROLPLANE_URL='http://127.0.0.1:$PUBLIC_PORT'
-CONTROLPLANE_TLS_URL='https://127.0.0.1:$TLS_PORT'
-CONTROLPLANE_INTERNAL_URL='http://127.0.0.1:$INTERNAL_PORT'
-CONTROLPLANE_CONSOLE_URL='http://127.0.0.1:$INTERNAL_PORT/console/'
-CONTROLPLANE_STATIC_URL='http://127.0.0.1:$STATIC_PORT'
+CONTROLPLANE_URL='http://$LISTEN_ADDRESS:$PUBLIC_PORT'
+CONTROLPLANE_TLS_URL='https://$LISTEN_ADDRESS:$TLS_PORT'
+CONTROLPLANE_INTERNAL_URL='http://$LISTEN_ADDRESS:$INTERNAL_PORT'
+CONTROLPLANE_CONSOLE_URL='http://$LISTEN_ADDRESS:$INTERNAL_PORT/console/'
+CONTROLPLANE_STATIC_URL='http://$LISTEN_ADDRESS:$STATIC_PORT'
 CONTROLPLANE_TLS_CERT='$RUN/tls/cert.pem'
 CONTROLPLANE_FCGI_SOCKET='$RUN/fcgi.sock'
 CONTROLPLANE_PID_FILE='$RUN/controlplaned.pid'
@@ -286,7 +294,7 @@ CONTROLPLANE_WEBHOOK_ALLOW_LOOPBACK='on'
 CONTROLPLANE_JWT_KEY_FILES='$JWT_KEYS'
 CONTROLPLANE_JWT_PUBLIC_KEY_FILES='$JWT_PUBLIC_KEYS'
 CONTROLPLANE_JWT_ISSUER='controlplane'
-CONTROLPLANE_JWKS_URL='http://127.0.0.1:$INTERNAL_PORT/internal/.well-known/jwks.json'
+CONTROLPLANE_JWKS_URL='http://$LISTEN_ADDRESS:$INTERNAL_PORT/internal/.well-known/jwks.json'
 ENV
 }
 
@@ -294,8 +302,14 @@ start() {
     mkdir -p "$RUN"
     ensure_secrets
     build
-    start_postgres
-    create_database
+    if [ -n "${APP_DATABASE_URL:-}" ]; then
+        # One host of several: the database is shared, already migrated, and not ours to start.
+        APP_URL="$APP_DATABASE_URL"; OWNER_URL="${OWNER_DATABASE_URL:-}"; SYNC_URL="${SYNC_DATABASE_URL:-}"
+        ADMIN_URL=""; PGDIR=""
+    else
+        start_postgres
+        create_database
+    fi
     ensure_jwt_key
     ensure_certificate
     start_backend
@@ -303,7 +317,7 @@ start() {
     start_smtp_sink
     wait_ready
     write_env
-    log "ready: public http://127.0.0.1:$PUBLIC_PORT https://127.0.0.1:$TLS_PORT, internal http://127.0.0.1:$INTERNAL_PORT; env in $RUN/dev.env"
+    log "ready: public http://$LISTEN_ADDRESS:$PUBLIC_PORT https://$LISTEN_ADDRESS:$TLS_PORT, internal http://$LISTEN_ADDRESS:$INTERNAL_PORT; env in $RUN/dev.env"
 }
 
 stop() {

@@ -1,7 +1,7 @@
 """A fake regional preflight registry: a real HTTP server implementing openapi/registry.yaml
 from in-memory fixtures, for tests and benchmarks.
 
-    fake_registry.py --port PORT
+    fake_registry.py --port PORT [--host ADDRESS]   (127.0.0.1 by default)
 
 Registry API (what controlplane-sync consumes):
   GET  /v1/registry/jobs?after=CURSOR&limit=N   items in cursor order, canonicalPayload as raw bytes
@@ -17,7 +17,7 @@ Test control API (never used by the sync):
                               "retryAfter": s, "delay": s, "interval": s, "size": bytes, "count": n,
                               "path": "jobs"|"nodes"|"queues"|"commands"}]
   POST /_control/options    {"nullLastCursor": true, "ignoreQueueCapacity": true}
-  GET  /_control/requests   every registry request: method, path, query, headers, body (base64)
+  GET  /_control/requests   every registry request: method, path, query, headers, body (base64), from (address)
   GET  /_control/commands   commands applied (once each), with "_appliedAt" (Unix time)
   POST /_control/reset
 """
@@ -115,7 +115,8 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             requests_seen.append({"method": self.command, "path": url.path, "query": url.query,
                                   "headers": {k.lower(): v for k, v in self.headers.items()},
-                                  "body": base64.b64encode(body).decode(), "at": time.time()})
+                                  "body": base64.b64encode(body).decode(), "at": time.time(),
+                                  "from": self.client_address[0]})
 
     def take_fault(self, path):
         with lock:
@@ -276,8 +277,9 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
     server.serve_forever()
 
