@@ -1,5 +1,5 @@
 # The README's commands. Each script says what it does at its top.
-.PHONY: run stop test build clean bench soak fuzz
+.PHONY: run stop test test-cluster build clean bench soak fuzz
 
 run:
 	@scripts/install-deps.sh
@@ -12,6 +12,10 @@ stop:
 test:
 	@scripts/install-deps.sh
 	@scripts/test.sh
+
+test-cluster:
+	@scripts/install-deps.sh
+	@scripts/test-cluster.sh
 
 build:
 	swift build -c release

@@ -5,7 +5,9 @@ set -euo pipefail
 
 APT_PACKAGES=(nginx-light postgresql postgresql-contrib libfcgi-dev libpq-dev libssl-dev libcurl4-openssl-dev libidn2-dev
               openssl curl ca-certificates python3 python3-pip procps systemd chromium chromium-driver
-              prometheus)  # prometheus: promtool, which lints /internal/metrics in make test
+              prometheus   # prometheus: promtool, which lints /internal/metrics in make test
+              patroni python3-etcd etcd-server iproute2)  # make test-cluster: PostgreSQL HA in network namespaces
+# (python3-etcd named: patroni depends on one of several DCS clients, and its etcd3 support imports this one)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
