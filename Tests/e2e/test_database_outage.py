@@ -1,6 +1,7 @@
 """The database stopped and restarted under the running backend: 503 problems during the
 outage, 200 again after it, the same process throughout."""
 import json
+import os
 import subprocess
 import threading
 import time
@@ -48,6 +49,33 @@ def test_database_restart_gives_503_then_recovers_in_the_same_process(env, inter
     assert statuses == [200] * 50
     assert backend_pid(env) == pid
     print(f"recovered {recovery:.2f}s after PostgreSQL came back")
+
+
+def test_directory_reads_from_memory_ride_through_an_outage_with_a_looked_up_token(env, internal):
+    """The directory is served from memory; the token, looked up before the outage, is still
+    believed while the database is away (CONTROLPLANE_TOKEN_STALE_IF_UNAVAILABLE_SECONDS)."""
+    headers = {"authorization": f"Bearer {env['CONTROLPLANE_INTERNAL_TOKEN']}"}
+    directory = f"{internal}/internal/tenants-directory?limit=5"
+    session = requests.Session()
+    for _ in range(200):  # spread over the worker pool: each worker looks the token up
+        assert session.get(directory, headers=headers).status_code == 200
+    pg_ctl(env, "stop")
+    try:
+        # Past every cached lookup's TTL (make test's stack: 1 s): each read now needs the
+        # database to vouch for the token, and it is away.
+        time.sleep(float(os.environ.get("CONTROLPLANE_TOKEN_CACHE_SECONDS", "5")) + 0.5)
+        answers = [requests.get(directory, headers=headers, timeout=10) for _ in range(30)]
+        # A token nobody looked up is never believed: the outage answers 503.
+        stranger = requests.get(directory, headers={"authorization": "Bearer cpst_" + "x" * 43}, timeout=10)
+    finally:
+        pg_ctl(env, "start")
+    statuses = [r.status_code for r in answers]
+    print(f"directory reads during the outage: {statuses.count(200)} × 200, {statuses.count(503)} × 503")
+    assert set(statuses) <= {200, 503}
+    assert statuses.count(200) >= 20, statuses  # a worker that never served the token answers 503
+    assert all(assert_problem(r, 503)["type"] == "urn:controlplane:problem:database-unavailable" for r in answers if r.status_code == 503)
+    assert stranger.status_code in (401, 503)
+    assert wait_until(lambda: requests.get(f"{internal}/internal/health").status_code == 200, timeout=15)
 
 
 def test_terminated_backend_connections_are_replaced_transparently(env, internal):

@@ -5,18 +5,34 @@ import Postgres
 
 /// One worker's memory of recent token lookups (hits and misses), so a busy service
 /// costs one query per token per `ttlSeconds`, not one per request.
+///
+/// While the database cannot be reached (a failover, a restart), a token it vouched for at
+/// most `staleIfUnavailableSeconds` past its entry's expiry is still believed, so requests
+/// served from memory (the tenant directory) ride through the switch: no revocation can
+/// happen meanwhile, as revoking needs the database too. Unknown tokens are never believed.
 final class ServiceTokenCache {
     private struct Entry { let principal: ServicePrincipal?; let expires: UInt64 }
     private var entries: [[UInt8]: Entry] = [:]
     private let ttl: UInt64
+    private let staleGrace: UInt64
     private let capacity = 1024
 
-    init(ttlSeconds: Int) { ttl = UInt64(ttlSeconds) * 1_000_000_000 }
+    init(ttlSeconds: Int, staleIfUnavailableSeconds: Int = 0) {
+        ttl = UInt64(ttlSeconds) * 1_000_000_000
+        staleGrace = UInt64(staleIfUnavailableSeconds) * 1_000_000_000
+    }
 
-    func lookup(_ hash: [UInt8], load: () throws -> ServicePrincipal?) rethrows -> ServicePrincipal? {
-        let now = MonotonicClock.nanoseconds()
-        if let entry = entries[hash], entry.expires > now { return entry.principal }
-        let principal = try load()
+    func lookup(_ hash: [UInt8], now: UInt64 = MonotonicClock.nanoseconds(),
+                load: () throws -> ServicePrincipal?) throws -> ServicePrincipal? {
+        let cached = entries[hash]
+        if let cached, cached.expires > now { return cached.principal }
+        let principal: ServicePrincipal?
+        do {
+            principal = try load()
+        } catch let error as PostgresError where error.kind == .connectionUnavailable {
+            if let cached, let believed = cached.principal, cached.expires + staleGrace > now { return believed }
+            throw error
+        }
         if ttl > 0 {
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }  // junk tokens cannot grow it
             entries[hash] = Entry(principal: principal, expires: now + ttl)

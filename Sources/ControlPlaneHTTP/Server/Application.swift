@@ -10,6 +10,8 @@ public struct ApplicationSettings: Sendable {
     public var accessLog: Bool
     /// How long a worker trusts a token lookup (revocations take effect within this).
     public var tokenCacheSeconds: Int
+    /// While the database is unreachable, how long past that a looked-up token is still believed.
+    public var tokenStaleIfUnavailableSeconds = 60
     /// How often the in-memory tenant directory checks its version without a NOTIFY: the bound
     /// on how long another process's tenant change takes to show here, should a NOTIFY be lost.
     public var directoryPollMilliseconds = 500
@@ -71,6 +73,7 @@ public struct ApplicationSettings: Sendable {
                   provisionerSecret: try environment.secret("CONTROLPLANE_PROVISIONER_SECRET"))
         controlTokenHashes = try ControlTokens.load(environment).map { ServiceToken.hash($0) }
         tokenUsageFlushMilliseconds = try environment.int("CONTROLPLANE_TOKEN_USAGE_FLUSH_MS", default: 1000, range: 50...1000)
+        tokenStaleIfUnavailableSeconds = try environment.int("CONTROLPLANE_TOKEN_STALE_IF_UNAVAILABLE_SECONDS", default: 60, range: 0...3600)
         directoryPollMilliseconds = try environment.int("CONTROLPLANE_DIRECTORY_POLL_MS", default: 500, range: 50...1000)
         nodeStaleSeconds = try environment.int("CONTROLPLANE_NODE_STALE_SECONDS", default: 40, range: 1...86_400)
         jwtKeys = try SigningKey.loadPublic(environment)
@@ -126,7 +129,8 @@ public final class Application: Sendable {
     public func makeResponder() -> ApplicationResponder {
         ApplicationResponder(application: self,
                              database: PostgresConnection(conninfo: settings.databaseURL, options: settings.databaseOptions),
-                             tokenCache: ServiceTokenCache(ttlSeconds: settings.tokenCacheSeconds))
+                             tokenCache: ServiceTokenCache(ttlSeconds: settings.tokenCacheSeconds,
+                                                           staleIfUnavailableSeconds: settings.tokenStaleIfUnavailableSeconds))
     }
 
     /// Work that runs beside the worker threads: the dictionary and directory watchers, the
