@@ -102,7 +102,6 @@ class Cluster:
     def __init__(self):
         self.passwords = {role: secrets.token_urlsafe(18) for role in
                           ("postgres", "replicator", "rewinder", "owner", "app", "sync")}
-        self.processes = {}
         # The front's internal and public servers, and the peers the sync hosts call.
         self.front = f"http://{ADDRESS['front']}:8081"
         self.public = f"http://{ADDRESS['front']}"
@@ -115,7 +114,7 @@ class Cluster:
         directory = host_dir("etcd")
         render("etcd.yml.template", os.path.join(directory, "etcd.yml"), NAME="etcd1", ADDRESS=ADDRESS["etcd"],
                DATA_DIR=os.path.join(directory, "data"))
-        self.processes["etcd"] = spawn("etcd", "etcd", ["etcd", "--config-file", os.path.join(directory, "etcd.yml")])
+        spawn("etcd", "etcd", ["etcd", "--config-file", os.path.join(directory, "etcd.yml")])
         assert wait_until(lambda: requests.get(f"http://{ADDRESS['etcd']}:2379/health", timeout=1).json()["health"] == "true",
                           timeout=20), "etcd did not become healthy"
 
@@ -130,7 +129,7 @@ class Cluster:
                REPLICATION_PASSWORD=self.passwords["replicator"], REWIND_PASSWORD=self.passwords["rewinder"])
         shutil.chown(config, "postgres", "postgres")
         os.chmod(config, 0o600)
-        self.processes[node] = spawn(node, "patroni", ["patroni", config], user="postgres")
+        spawn(node, "patroni", ["patroni", config], user="postgres")
 
     def members(self):
         """Patroni's view: name -> {role, state, lag…}, from any node that answers."""
@@ -247,12 +246,12 @@ class Cluster:
                       "-days", "2", "-subj", "/CN=receiver", "-addext", f"subjectAltName=IP:{ADDRESS['peers']}",
                       "-keyout", os.path.join(directory, "receiver.key"), "-out", os.path.join(directory, "receiver.pem")])
         self.receiver_log = os.path.join(directory, "received.jsonl")
-        self.processes["registry"] = spawn("peers", "registry", [sys.executable, os.path.join(REPO, "Tests", "e2e", "fake_registry.py"),
+        spawn("peers", "registry", [sys.executable, os.path.join(REPO, "Tests", "e2e", "fake_registry.py"),
                                                                  "--host", ADDRESS["peers"], "--port", str(REGISTRY_PORT)])
         receiver_env = {**os.environ, "RECEIVER_BIND": ADDRESS["peers"],
                         "RECEIVER_TLS_CERT": os.path.join(directory, "receiver.pem"),
                         "RECEIVER_TLS_KEY": os.path.join(directory, "receiver.key")}
-        self.processes["receiver"] = spawn("peers", "receiver", [sys.executable, os.path.join(REPO, "Tests", "e2e", "webhook_receiver.py"),
+        spawn("peers", "receiver", [sys.executable, os.path.join(REPO, "Tests", "e2e", "webhook_receiver.py"),
                                                                  str(RECEIVER_PORT), self.receiver_log, "200"], env=receiver_env)
         assert wait_until(lambda: requests.get(f"{self.registry}/_control/requests", timeout=1).status_code == 200, timeout=10)
 
@@ -277,7 +276,7 @@ class Cluster:
             for name, command in (("sweep", "registry-sweep --parallel 2"),
                                   ("deliver", "deliver --workers 2 --outbox webhooks,commands")):
                 loop = f'while :; do "{BIN}/controlplane-sync" {command}; sleep 0.2; done'
-                self.processes[f"{host}-{name}"] = spawn(host, name, ["bash", "-c", loop], env=self.sync_environment())
+                spawn(host, name, ["bash", "-c", loop], env=self.sync_environment())
 
     def stop_sync_hosts(self):
         for host in SYNC_HOSTS:
