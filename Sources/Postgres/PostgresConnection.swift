@@ -18,11 +18,12 @@ public final class PostgresConnection {
         /// releases its locks: a host cut off mid-transaction cannot hold other hosts' writes
         /// until TCP notices.
         public var idleInTransactionTimeoutMilliseconds = 0
-        /// Over TCP (libpq ignores these on unix sockets): a database host that vanished without
-        /// a reset is given up after about 10 s of silence, not the kernel's hours, so a query
-        /// fails (503) and the next connection goes to the new primary.
-        public var tcpKeepaliveIdleSeconds = 5
-        public var tcpUserTimeoutMilliseconds = 10_000
+        /// Over TCP (libpq ignores these on unix sockets): a database host that went silent (cut
+        /// off, powered off) is given up after about 4 s, not the kernel's minutes to hours, so a
+        /// query fails (503) within the front's read timeout and the next connection goes to the
+        /// new primary. Only the peer's kernel must answer: a long query is never cut short.
+        public var tcpKeepaliveIdleSeconds = 2
+        public var tcpUserTimeoutMilliseconds = 4_000
         /// Timestamps come back as `YYYY-MM-DD HH:MM:SS.ffffff+00`, which callers turn into RFC 3339.
         public var timeZone = "UTC"
         /// The login's password, from a credential rather than the URL (libpq takes it over
@@ -75,7 +76,7 @@ public final class PostgresConnection {
         var values = [conninfo, String(options.connectTimeoutSeconds), options.applicationName,
                       "-c statement_timeout=\(options.statementTimeoutMilliseconds) -c TimeZone=\(options.timeZone)"
                         + " -c idle_in_transaction_session_timeout=\(options.idleInTransactionTimeoutMilliseconds)",
-                      "1", String(options.tcpKeepaliveIdleSeconds), "2", "3", String(options.tcpUserTimeoutMilliseconds)]
+                      "1", String(options.tcpKeepaliveIdleSeconds), "1", "2", String(options.tcpUserTimeoutMilliseconds)]
         if let password = options.password {
             keywords.append("password")
             values.append(password)

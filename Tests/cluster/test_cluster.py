@@ -275,3 +275,41 @@ def test_the_old_primary_rejoins_as_the_synchronous_standby(cluster, failover):
     cluster.start_patroni(old)
     assert wait_until(lambda: cluster.sync_standby() == old, timeout=60, interval=0.5), cluster.members()
     assert cluster.leader() == failover["new"]
+
+
+def test_a_primary_cut_off_the_network_is_replaced_and_nothing_hangs(cluster, failover):
+    """The primary's host silent (its link cut, nothing refused) under mixed load: connections
+    to it are given up by TCP keepalives and tcp_user_timeout, not by the kernel's hours, so
+    the front's 10 s read timeout is never reached."""
+    primary = cluster.leader()
+    assert primary and cluster.sync_standby(), cluster.members()
+    load = MixedLoad(cluster.public, cluster.front, cluster.secrets["CONTROLPLANE_INTERNAL_TOKEN"])
+    load.start()
+    time.sleep(2)
+    cut = time.monotonic()
+    topology.set_link(primary, up=False)
+    try:
+        assert wait_until(lambda: cluster.leader() not in (None, primary), timeout=30, interval=0.2), cluster.members()
+        promoted = time.monotonic() - cut
+
+        def tenant_created():
+            r = requests.post(f"{cluster.front}/internal/tenants", headers=token_headers(cluster), timeout=25,
+                              json={"slug": "probe-" + uuid.uuid4().hex[:10], "displayName": "Probe", "contactEmail": "ops@example.com"})
+            return r.status_code == 201
+        assert wait_until(tenant_created, timeout=30, interval=0.2), "no tenant could be created after the cut"
+        writable = time.monotonic() - cut
+        time.sleep(2)
+        load.stop()
+    finally:
+        topology.set_link(primary, up=True)
+    slowest = max(a.seconds for a in load.answers)
+    print(f"\nprimary's link cut: promoted after {promoted:.1f}s, first tenant created after {writable:.1f}s, "
+          f"slowest answer {slowest:.1f}s; {load.statuses(load.between(cut, cut + writable))}")
+    assert slowest < 10  # under the front's read timeout: no 504
+    for answer in load.answers:
+        assert answer.status in (200, 201, 503), (answer.kind, answer.status, round(answer.seconds, 1))
+        if answer.status == 503:
+            assert answer.content_type == "application/problem+json"
+    assert promoted <= 30
+    # The cut-off primary rejoins once its link is back (Patroni demoted it when it lost etcd).
+    assert wait_until(lambda: cluster.sync_standby() == primary, timeout=90, interval=0.5), cluster.members()
