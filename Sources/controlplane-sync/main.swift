@@ -178,10 +178,12 @@ func connect(_ environment: Environment) throws -> PostgresConnection {
     var options = PostgresConnection.Options()
     options.applicationName = "controlplane-sync"
     options.statementTimeoutMilliseconds = 60_000
-    // A webhook is sent inside the transaction that claimed it (up to its own timeout).
-    options.idleInTransactionTimeoutMilliseconds = 60_000
     let url: String
     do {
+        // A webhook is sent inside the transaction that claimed it: the session may idle for
+        // as long as one delivery takes, and the server ends it only well after that.
+        let webhookTimeout = try environment.double("CONTROLPLANE_WEBHOOK_TIMEOUT_SECONDS", default: 15)
+        options.idleInTransactionTimeoutMilliseconds = max(60_000, Int(min(webhookTimeout, 86_400) * 1000) + 30_000)
         url = try environment.databaseURL(preferring: "CONTROLPLANE_SYNC_DATABASE_URL")
         // The systemd credential `controlplane-sync-database-password` (or …_FILE).
         options.password = try environment.secret("CONTROLPLANE_SYNC_DATABASE_PASSWORD")
