@@ -1,4 +1,6 @@
 import ControlPlaneCore
+import Foundation
+import Postgres
 @testable import ControlPlaneHTTP
 import XCTest
 
@@ -212,6 +214,32 @@ final class TenantRoutesTests: RouteTestCase {
         XCTAssertEqual(Set(app.call("GET", "/internal/tenants-directory", query: "limit=0&status=x&foo=1").invalidNames),
                        ["limit", "status", "foo"])
         XCTAssertEqual(app.call("GET", "/internal/tenants-directory", query: "updatedSince=2024-13-45T25:61:61Z").status, 400)
+    }
+
+    /// A refresh stuck on the database (here another thread's, behind a table lock; in
+    /// production one on a host that went silent) does not queue reads behind it: a read that
+    /// must catch up waits a bounded time, then fails as the database being away (a 503).
+    func testACatchUpBehindAStuckRefreshGivesUpInsteadOfQueueing() throws {
+        let directory = TenantDirectory()
+        try directory.refresh(try app.scratch.connect())
+        _ = app.createTenant()  // this process wrote a version the directory does not hold yet
+        let holder = try app.scratch.connect()
+        try holder.execute(script: "BEGIN; LOCK TABLE tenants_master IN ACCESS EXCLUSIVE MODE")
+        var slow = PostgresConnection.Options()
+        slow.statementTimeoutMilliseconds = 5000
+        nonisolated(unsafe) let stuck = try app.scratch.connect(options: slow)  // used by that thread alone
+        let reader = try app.scratch.connect(options: slow)
+        let stuckEnded = DispatchSemaphore(value: 0)
+        Thread { _ = try? directory.refresh(stuck); stuckEnded.signal() }.start()
+        Thread.sleep(forTimeInterval: 0.3)  // the other refresh holds the directory's lock, blocked on the table
+        XCTAssertThrowsError(try directory.snapshot(reader, waitMilliseconds: 300)) {
+            XCTAssertEqual(($0 as? PostgresError)?.kind, .connectionUnavailable)
+        }
+        XCTAssertEqual(stuckEnded.wait(timeout: .now()), .timedOut, "the read waited for the stuck refresh to end")
+        try holder.execute(script: "ROLLBACK")
+        XCTAssertEqual(stuckEnded.wait(timeout: .now() + 10), .success)
+        // The database answers again: the read catches up.
+        XCTAssertGreaterThanOrEqual(try directory.snapshot(reader).version, TenantStore.writtenVersion.load(ordering: .relaxed))
     }
 
     /// No watcher runs in this process: a write is in the next directory read only because the

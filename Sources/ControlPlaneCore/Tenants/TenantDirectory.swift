@@ -33,10 +33,14 @@ public final class TenantDirectory: Sendable {
     /// A snapshot that holds every write this process acknowledged, loading or catching up on
     /// `db` (the caller's connection) only when it does not yet. With a worker's `reader`, the
     /// usual case takes no lock.
-    public func snapshot(_ db: PostgresConnection, reader: Reader = Reader()) throws -> Snapshot {
+    ///
+    /// While another thread is refreshing, the caller waits for it at most `waitMilliseconds`
+    /// and then fails as if the database were unreachable (503): a refresh stuck on a database
+    /// host that went silent must not queue every request behind it, each adding its own wait.
+    public func snapshot(_ db: PostgresConnection, reader: Reader = Reader(), waitMilliseconds: Int = 1000) throws -> Snapshot {
         let wanted = TenantStore.writtenVersion.load(ordering: .relaxed)
         if let held = current.read(reader), held.version >= wanted { return held }
-        let caughtUp = try refresh(db)
+        let caughtUp = try catchUp(db, to: wanted, waitMilliseconds: waitMilliseconds)
         // A version above what the database has committed came from a transaction that rolled
         // back: stop waiting for it (unless a newer write raised the mark meanwhile).
         if caughtUp.version < wanted {
@@ -45,25 +49,42 @@ public final class TenantDirectory: Sendable {
         return caughtUp
     }
 
+    /// Refreshes on `db` unless another thread is doing so; then waits (bounded) for that one
+    /// to publish `version`, taking over if it finishes without it.
+    private func catchUp(_ db: PostgresConnection, to version: Int64, waitMilliseconds: Int) throws -> Snapshot {
+        let deadline = ContinuousClock.now + .milliseconds(max(0, waitMilliseconds))
+        while true {
+            if let refreshed = try updating.withLockIfAvailable({ _ in try refreshHoldingLock(db) }) { return refreshed }
+            if let held = loaded, held.version >= version { return held }
+            guard ContinuousClock.now < deadline else {
+                throw PostgresError(kind: .connectionUnavailable, sqlState: nil,
+                                    serverMessage: "the tenant directory is being refreshed by another thread")
+            }
+            usleep(2000)
+        }
+    }
+
     /// Loads everything (first time) or applies the changes after the held version.
     @discardableResult
     public func refresh(_ db: PostgresConnection) throws -> Snapshot {
-        try updating.withLock { _ in
-            let store = TenantStore(db: db)
-            guard var held = loaded else {
-                let fresh = try Snapshot(entries: store.directoryEntries())
-                current.publish(fresh)
-                return fresh
-            }
-            while true {
-                let changes = try store.directoryChanges(after: held.version, limit: Self.chunk)
-                guard !changes.isEmpty else { break }
-                held = held.applying(changes)
-                current.publish(held)
-                if changes.count < Self.chunk { break }
-            }
-            return held
+        try updating.withLock { _ in try refreshHoldingLock(db) }
+    }
+
+    private func refreshHoldingLock(_ db: PostgresConnection) throws -> Snapshot {
+        let store = TenantStore(db: db)
+        guard var held = loaded else {
+            let fresh = try Snapshot(entries: store.directoryEntries())
+            current.publish(fresh)
+            return fresh
         }
+        while true {
+            let changes = try store.directoryChanges(after: held.version, limit: Self.chunk)
+            guard !changes.isEmpty else { break }
+            held = held.applying(changes)
+            current.publish(held)
+            if changes.count < Self.chunk { break }
+        }
+        return held
     }
 
     /// Rows per delta query: a bulk import arrives in pieces, not as one libpq result of every
