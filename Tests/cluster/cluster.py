@@ -274,7 +274,9 @@ class Cluster:
         own loop, both at once."""
         for host in SYNC_HOSTS:
             for name, command in (("sweep", "registry-sweep --parallel 2"),
-                                  ("deliver", "deliver --workers 2 --outbox webhooks,commands")):
+                                  # Short runs (10 messages), as a busy timer's: a host that
+                                  # keeps finding work would otherwise keep the endpoint to itself.
+                                  ("deliver", "deliver --workers 2 --max 10 --outbox webhooks,commands")):
                 loop = f'while :; do "{BIN}/controlplane-sync" {command}; sleep 0.2; done'
                 spawn(host, name, ["bash", "-c", loop], env=self.sync_environment())
 
