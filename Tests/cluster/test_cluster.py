@@ -33,6 +33,13 @@ def classify(base, address):
     return r.json()["classification"]
 
 
+def tenant_created(cluster):
+    """One tenant creation through the front: True when it was answered 201 (the primary takes writes)."""
+    r = requests.post(f"{cluster.front}/internal/tenants", headers=token_headers(cluster), timeout=25,
+                      json={"slug": "probe-" + uuid.uuid4().hex[:10], "displayName": "Probe", "contactEmail": "ops@example.com"})
+    return r.status_code == 201
+
+
 def request_counts(cluster, host, route):
     """controlplane_http_requests_total for one route on one app host, by status."""
     text = requests.get(f"{cluster.app_internal(host)}/internal/metrics", headers=token_headers(cluster), timeout=5).text
@@ -173,12 +180,7 @@ def failover(cluster):
         f"no new primary within 30 s: {cluster.members()}"
     promoted = time.monotonic() - killed
     new = cluster.leader()
-
-    def tenant_created():
-        r = requests.post(f"{cluster.front}/internal/tenants", headers=token_headers(cluster), timeout=25,
-                          json={"slug": "probe-" + uuid.uuid4().hex[:10], "displayName": "Probe", "contactEmail": "ops@example.com"})
-        return r.status_code == 201
-    assert wait_until(tenant_created, timeout=30, interval=0.2), "no tenant could be created after the failover"
+    assert wait_until(lambda: tenant_created(cluster), timeout=30, interval=0.2), "no tenant could be created after the failover"
     writable = time.monotonic() - killed
     time.sleep(3)
     load.stop()
@@ -292,12 +294,7 @@ def test_a_primary_cut_off_the_network_is_replaced_and_nothing_hangs(cluster, fa
     try:
         assert wait_until(lambda: cluster.leader() not in (None, primary), timeout=30, interval=0.2), cluster.members()
         promoted = time.monotonic() - cut
-
-        def tenant_created():
-            r = requests.post(f"{cluster.front}/internal/tenants", headers=token_headers(cluster), timeout=25,
-                              json={"slug": "probe-" + uuid.uuid4().hex[:10], "displayName": "Probe", "contactEmail": "ops@example.com"})
-            return r.status_code == 201
-        assert wait_until(tenant_created, timeout=30, interval=0.2), "no tenant could be created after the cut"
+        assert wait_until(lambda: tenant_created(cluster), timeout=30, interval=0.2), "no tenant could be created after the cut"
         writable = time.monotonic() - cut
         time.sleep(2)
         load.stop()
